@@ -1,0 +1,42 @@
+# Santun: two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+APP_STAMP := $(VENV)/.app-installed
+TEST_STAMP := $(VENV)/.test-installed
+
+.PHONY: run test check format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(APP_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[test]'
+	touch $@ $(APP_STAMP)
+
+run: $(APP_STAMP)  ## install, load demo data on first start, serve on 127.0.0.1:8000
+	$(BIN)/santun serve --host 127.0.0.1 --port 8000
+
+test: $(TEST_STAMP)  ## install what tests need and run them
+	$(BIN)/python -m pytest
+
+check: $(TEST_STAMP)  ## format check, lint, types, tests
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+format: $(TEST_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(APP_STAMP)
+	$(BIN)/santun bench
+
+clean:
+	rm -rf $(VENV) .santun .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,104 @@
+"""The ``santun`` command line: serve, chat, token, bench."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agent.config import get_settings
+
+app = typer.Typer(help="Santun: a compliant Indonesian debt-collection chat agent.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the HTTP API (loads the demo data on first run)."""
+    import uvicorn
+
+    from agent.web.app import create_app
+
+    settings = get_settings().model_copy(update={"host": host, "port": port})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def chat(
+    account: Annotated[str | None, typer.Option(help="Start verified for this account")] = None,
+) -> None:
+    """Chat with Santun in the terminal (one message per line; empty line or EOF ends)."""
+    try:
+        asyncio.run(_chat(account))
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+
+
+async def _chat(account: str | None) -> None:
+    from agent.runtime import open_service
+
+    async with open_service(get_settings()) as service:
+        token = service.mint_session_token(account) if account else None
+        session = await service.start_session(token)
+        console.print(f"[bold green]Santun:[/] {session['reply']}", highlight=False)
+        interactive = sys.stdin.isatty()
+        while True:
+            try:
+                text = console.input("[bold]Anda:[/] ") if interactive else sys.stdin.readline()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not text or not text.strip():
+                break
+            if not interactive:
+                console.print(f"[bold]Anda:[/] {text.strip()}", highlight=False)
+            answer = await service.handle_message(session["session_id"], text.strip())
+            tools = ", ".join(c["name"] for c in answer["tool_calls"])
+            console.print(f"[bold green]Santun:[/] {answer['reply']}", highlight=False)
+            if tools:
+                console.print(f"[dim]  alat: {tools}[/]", highlight=False)
+
+
+@app.command()
+def token(account_id: str) -> None:
+    """Print a signed session token for an account (for demos and tests)."""
+
+    async def mint() -> str:
+        from agent.runtime import open_service
+
+        async with open_service(get_settings(), persist_checkpoints=False) as service:
+            return service.mint_session_token(account_id)
+
+    try:
+        console.print(asyncio.run(mint()), highlight=False, soft_wrap=True)
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def bench(
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON here")] = None,
+) -> None:
+    """Run the benchmarks and print JSON."""
+    from evals.benchmarks import run_benchmarks
+
+    result = asyncio.run(run_benchmarks())
+    text = json.dumps(result, indent=2)
+    if out is not None:
+        out.write_text(text + "\n")
+    console.print_json(text)
+
+
+if __name__ == "__main__":
+    app()

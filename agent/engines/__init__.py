@@ -1,0 +1,3 @@
+"""Conversation engines for the Santun agent."""
+
+__all__: list[str] = []

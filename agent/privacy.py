@@ -1,0 +1,53 @@
+"""Masking of personal data before it reaches the audit trail, logs, reports or an LLM."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?:\+62|\b62|\b0)8[\d\s-]{7,14}\d")
+_LONG_NUMBER = re.compile(r"\b\d(?:[\s-]?\d){7,18}\b")
+_DATE_NUMERIC = re.compile(r"\b\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4}\b")
+_MONTHS = (
+    "januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember|"
+    "jan|feb|mar|apr|jun|jul|agu|agt|ags|aug|sep|sept|okt|oct|nov|des|dec"
+)
+_DATE_WORDS = re.compile(rf"\b\d{{1,2}}\s+(?:{_MONTHS})\.?\s+\d{{2,4}}\b", re.IGNORECASE)
+_FOUR_DIGITS = re.compile(r"(?<![\d.,])\d{4}(?![\d.,])")
+
+
+def _keep_last4(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def mask_text(text: str) -> str:
+    """Mask e-mails, phones, NIK and card/loan numbers (last four kept) and full dates."""
+    text = _EMAIL.sub("[email]", text)
+    text = _PHONE.sub("[telepon]", text)
+    text = _LONG_NUMBER.sub(_keep_last4, text)
+    text = _DATE_WORDS.sub("[tanggal]", text)
+    return _DATE_NUMERIC.sub("[tanggal]", text)
+
+
+def mask_for_provider(text: str) -> str:
+    """Mask as :func:`mask_text`, and also bare four-digit groups (verification digits)."""
+    return _FOUR_DIGITS.sub("[4digit]", mask_text(text))
+
+
+_SENSITIVE_KEYS = {"birth_date", "last4", "card_last4", "loan_last4", "phone", "email", "nik"}
+
+
+def mask_value(value: Any) -> Any:
+    """Mask personal data inside nested tool arguments and results."""
+    if isinstance(value, dict):
+        return {
+            k: ("[disamarkan]" if k in _SENSITIVE_KEYS and v else mask_value(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_value(v) for v in value]
+    if isinstance(value, str):
+        return mask_text(value)
+    return value

@@ -1,0 +1,81 @@
+"""Builds the real service from settings; used only by entry points (web, CLI, benchmarks)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agent.clock import clock_for
+from agent.config import Settings
+from agent.engines.offline.engine import OfflineEngine
+from agent.graph import build_graph
+from agent.policy import load_policy
+from agent.portfolio import load_portfolio
+from agent.service import ChatService
+from agent.storage import CaseBook, Store, init_database, make_engine
+from agent.tools import ToolDeps
+from guardrails import ComplianceGuard
+
+log = logging.getLogger("santun")
+
+
+@asynccontextmanager
+async def open_service(settings: Settings, *, persist_checkpoints: bool = True) -> AsyncIterator[ChatService]:
+    """Open the database, load demo data on first run, build the graph, yield the service."""
+    if settings.resolved_engine == "llm":
+        log.warning("LLM engine not available in this build; the offline engine answers")
+    clock = clock_for(settings.now)
+    db_engine = make_engine(settings.resolved_database_url())
+    factory = init_database(db_engine, load_portfolio())
+    store = Store(factory)
+    deps = ToolDeps(
+        store=store,
+        cases=CaseBook(factory),
+        policy=load_policy(),
+        clock=clock,
+        signing_key=settings.signing_key(),
+        public_url=settings.base_public_url(),
+    )
+    engine = OfflineEngine(clock, max_chars=settings.max_message_chars)
+    guard = ComplianceGuard()
+    try:
+        if persist_checkpoints:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
+                await saver.conn.execute("PRAGMA journal_mode=WAL")
+                await saver.conn.execute("PRAGMA synchronous=NORMAL")
+                yield _service(settings, engine, guard, deps, store, saver)
+        else:
+            yield _service(settings, engine, guard, deps, store, InMemorySaver())
+    finally:
+        db_engine.dispose()
+
+
+def _service(
+    settings: Settings,
+    engine: OfflineEngine,
+    guard: ComplianceGuard,
+    deps: ToolDeps,
+    store: Store,
+    saver: AsyncSqliteSaver | InMemorySaver,
+) -> ChatService:
+    graph = build_graph(
+        engine=engine,
+        guard=guard,
+        deps=deps,
+        checkpointer=saver,
+        max_regenerations=settings.guard_max_regenerations,
+        max_chars=settings.max_message_chars,
+    )
+    return ChatService(
+        graph=graph,
+        engine=engine,
+        guard=guard,
+        store=store,
+        clock=deps.clock,
+        signing_key=deps.signing_key,
+    )

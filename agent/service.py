@@ -1,0 +1,163 @@
+"""The chat service: sessions, one guarded turn per message, idempotency and the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+
+from agent import tokens
+from agent.clock import Clock
+from agent.engines.base import Engine
+from agent.privacy import mask_text, mask_value
+from agent.storage import Store
+from guardrails import ComplianceGuard, GuardContext
+
+SESSION_TOKEN_KIND = "session"
+
+
+class UnknownSessionError(LookupError):
+    """The session id is not known to this server."""
+
+
+class ChatService:
+    """Runs turns through the graph and keeps what must not be lost."""
+
+    def __init__(
+        self,
+        *,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        engine: Engine,
+        guard: ComplianceGuard,
+        store: Store,
+        clock: Clock,
+        signing_key: bytes,
+    ) -> None:
+        """Assemble the service from already-built parts."""
+        self.graph, self.engine, self.guard = graph, engine, guard
+        self.store, self.clock, self._key = store, clock, signing_key
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._session_facts: dict[str, dict[str, Any]] = {}
+
+    def mint_session_token(self, account_id: str, hours: int = 24) -> str:
+        """Sign a token that marks a new session verified for an account."""
+        if self.store.get_account(account_id) is None:
+            raise ValueError(f"unknown account {account_id!r}")
+        expires = self.clock.now() + timedelta(hours=hours)
+        return tokens.sign(self._key, SESSION_TOKEN_KIND, {"acc": account_id}, expires)
+
+    def verify_token(self, kind: str, token: str) -> dict[str, Any]:
+        """Check a signed token of a kind against the clock; raises ``TokenError``."""
+        return tokens.verify(self._key, kind, token, self.clock.now())
+
+    async def start_session(self, auth_token: str | None = None) -> dict[str, Any]:
+        """Open a session (verified when a valid token is given) and greet.
+
+        Raises:
+            tokens.TokenError: the token is invalid or expired.
+        """
+        now = self.clock.now()
+        account_id = None
+        if auth_token:
+            account_id = str(tokens.verify(self._key, SESSION_TOKEN_KIND, auth_token, now)["acc"])
+        account = self.store.get_account(account_id) if account_id else None
+        session_id = secrets.token_urlsafe(18)
+        self.store.create_session(session_id, now, account.account_id if account else None)
+        greeting = self.engine.greeting(account.holder_name if account else None)
+        verdict = self.guard.check(greeting, GuardContext(verified=account is not None))
+        if not verdict.allowed:
+            greeting = self.engine.greeting(None)
+        self.store.append_audit(
+            session_id,
+            "session_started",
+            {"verified_by_token": account is not None, "reply": greeting,
+             "engine": self.engine.name, "prompt_version": self.engine.version},
+            now,
+        )
+        return {"session_id": session_id, "reply": greeting}
+
+    async def handle_message(
+        self, session_id: str, text: str, client_message_id: str | None = None
+    ) -> dict[str, Any]:
+        """Answer one debtor message; a repeated client message id gets the first answer."""
+        if not self.session_exists(session_id):
+            raise UnknownSessionError(session_id)
+        async with self._locks[session_id]:
+            if client_message_id:
+                previous = self.store.find_message(session_id, client_message_id)
+                if previous is not None:
+                    return previous
+            started = time.perf_counter()
+            out = await self.graph.ainvoke(
+                self._turn_input(session_id, text),
+                {"configurable": {"thread_id": session_id}},
+                durability="exit",
+            )
+            latency_ms = (time.perf_counter() - started) * 1000
+            response = build_response(out)
+            self.store.save_turn(
+                session_id, client_message_id, response, self._audit(out, latency_ms),
+                self.clock.now(),
+            )
+            return response
+
+    def session_exists(self, session_id: str) -> bool:
+        """Tell whether a session id is known (remembered once seen)."""
+        if session_id in self._session_facts:
+            return True
+        return self.store.session_exists(session_id)
+
+    def _turn_input(self, session_id: str, text: str) -> dict[str, Any]:
+        facts = self._session_facts.get(session_id)
+        if facts is None:
+            facts = {}
+            auth = self.store.session_account(session_id)
+            account = self.store.get_account(auth) if auth else None
+            if account is not None:
+                facts = {"auth_account": account.account_id, "timezone": account.timezone}
+            self._session_facts[session_id] = facts
+        return {"user_text": text, "session_id": session_id, **facts}
+
+    def _audit(self, out: dict[str, Any], latency_ms: float) -> dict[str, Any]:
+        return {
+            "turn": out.get("turn"),
+            "input": mask_text(out.get("user_text", "")),
+            "flags": out.get("flags", []),
+            "intent": out.get("intent"),
+            "slots": mask_value(out.get("slots", {})),
+            "nlu_rules": out.get("nlu_rules", []),
+            "tool_calls": mask_value(out.get("tool_calls", [])),
+            "drafts": [{**d, "text": mask_text(d["text"])} for d in out.get("drafts", [])],
+            "reply": mask_text(out.get("reply", "")),
+            "citations": [c["id"] for c in out.get("citations", [])],
+            "verified": bool(out.get("verified_account")),
+            "handoff": bool(out.get("handoff")),
+            "engine": self.engine.name,
+            "prompt_version": self.engine.version,
+            "latency_ms": round(latency_ms, 2),
+        }
+
+
+def build_response(out: dict[str, Any]) -> dict[str, Any]:
+    """The HTTP answer of one turn, as DESIGN.md fixes it."""
+    blocked = [d for d in out.get("drafts", []) if not d["allowed"]]
+    return {
+        "reply": out.get("reply", ""),
+        "verified": bool(out.get("verified_account")) and not out.get("third_party"),
+        "tool_calls": [
+            {"name": c["name"], "args": mask_value(c["args"]) if c["name"] == "verify_identity"
+             else c["args"], "result": c["result"]}
+            for c in out.get("tool_calls", [])
+        ],
+        "citations": out.get("citations", []),
+        "guardrail": {
+            "drafts_blocked": len(blocked),
+            "violations": [v for d in blocked for v in d["violations"]],
+        },
+        "handoff": bool(out.get("handoff")),
+    }

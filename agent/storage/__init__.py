@@ -1,0 +1,7 @@
+"""Persistence: SQLAlchemy models, the store and the case book."""
+
+from agent.storage.cases import CaseBook
+from agent.storage.database import init_database, make_engine
+from agent.storage.repository import Store
+
+__all__ = ["CaseBook", "Store", "init_database", "make_engine"]

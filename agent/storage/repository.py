@@ -1,0 +1,232 @@
+"""The store: every read and write the agent makes, behind one small class."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.portfolio import Account
+from agent.storage.models import (
+    AccountRow,
+    AuditEventRow,
+    CardStatementRow,
+    ChatSessionRow,
+    DisputeRow,
+    LoanRow,
+    MessageRow,
+    PromiseRow,
+    VerificationAttemptRow,
+)
+
+
+class Store:
+    """Accounts, sessions, verification attempts, messages and the audit trail."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        """Wrap a session factory bound to an initialised database."""
+        self._factory = factory
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Open a unit of work that commits on success and rolls back on error."""
+        with self._factory.begin() as db:
+            yield db
+
+    # -- accounts ---------------------------------------------------------------
+
+    def get_account(self, account_id: str) -> Account | None:
+        """Return an account with its current statement, loan, dispute and promise."""
+        with self._factory() as db:
+            row = db.get(AccountRow, account_id)
+            return None if row is None else _to_account(db, row)
+
+    def as_of(self, account_id: str) -> date | None:
+        """Return the date the account's stored figures are as of."""
+        with self._factory() as db:
+            return db.scalar(select(AccountRow.as_of).where(AccountRow.account_id == account_id))
+
+    def accounts_with_last4(self, last4: str) -> list[tuple[str, date]]:
+        """Return ``(account_id, birth_date)`` of accounts whose card or loan ends in ``last4``."""
+        with self._factory() as db:
+            rows = db.execute(
+                select(AccountRow.account_id, AccountRow.birth_date).where(
+                    (AccountRow.card_last4 == last4) | (AccountRow.loan_last4 == last4)
+                )
+            ).all()
+            return [(r[0], r[1]) for r in rows]
+
+    def account_ids(self) -> list[str]:
+        """Return every account id, sorted."""
+        with self._factory() as db:
+            return list(db.scalars(select(AccountRow.account_id).order_by(AccountRow.account_id)))
+
+    # -- verification -----------------------------------------------------------
+
+    def record_verification(
+        self, session_id: str, account_id: str | None, success: bool, at: datetime
+    ) -> None:
+        """Append one verification attempt."""
+        with self.transaction() as db:
+            db.add(
+                VerificationAttemptRow(
+                    session_id=session_id, account_id=account_id, success=success, at=at
+                )
+            )
+
+    def failures_since(self, account_id: str, since: datetime) -> int:
+        """Count failed verification attempts against an account since a moment."""
+        with self._factory() as db:
+            return int(
+                db.scalar(
+                    select(func.count(VerificationAttemptRow.id)).where(
+                        VerificationAttemptRow.account_id == account_id,
+                        VerificationAttemptRow.success.is_(False),
+                        VerificationAttemptRow.at >= since,
+                    )
+                )
+                or 0
+            )
+
+    # -- sessions and messages ----------------------------------------------------
+
+    def create_session(self, session_id: str, at: datetime, auth_account_id: str | None) -> None:
+        """Register a new chat session."""
+        with self.transaction() as db:
+            db.add(
+                ChatSessionRow(session_id=session_id, created_at=at, auth_account_id=auth_account_id)
+            )
+
+    def session_exists(self, session_id: str) -> bool:
+        """Tell whether a chat session id is known."""
+        with self._factory() as db:
+            return db.get(ChatSessionRow, session_id) is not None
+
+    def session_account(self, session_id: str) -> str | None:
+        """Return the account a session was opened for with a signed token, if any."""
+        with self._factory() as db:
+            row = db.get(ChatSessionRow, session_id)
+            return row.auth_account_id if row else None
+
+    def find_message(self, session_id: str, client_message_id: str) -> dict[str, Any] | None:
+        """Return the answer already sent for a client message id, if any."""
+        with self._factory() as db:
+            return db.scalar(
+                select(MessageRow.response).where(
+                    MessageRow.session_id == session_id,
+                    MessageRow.client_message_id == client_message_id,
+                )
+            )
+
+    def save_turn(
+        self,
+        session_id: str,
+        client_message_id: str | None,
+        response: dict[str, Any],
+        audit: dict[str, Any],
+        at: datetime,
+    ) -> int:
+        """Store a processed message, its answer and its audit event in one transaction."""
+        with self.transaction() as db:
+            db.add(AuditEventRow(session_id=session_id, kind="turn", created_at=at, payload=audit))
+            turn = 1 + int(
+                db.scalar(
+                    select(func.count(MessageRow.id)).where(MessageRow.session_id == session_id)
+                )
+                or 0
+            )
+            db.add(
+                MessageRow(
+                    session_id=session_id,
+                    client_message_id=client_message_id,
+                    turn=turn,
+                    created_at=at,
+                    response=response,
+                )
+            )
+            return turn
+
+    # -- audit -----------------------------------------------------------------------
+
+    def append_audit(
+        self, session_id: str, kind: str, payload: dict[str, Any], at: datetime
+    ) -> None:
+        """Append one audit event (never updated, never deleted except by retention)."""
+        with self.transaction() as db:
+            db.add(AuditEventRow(session_id=session_id, kind=kind, created_at=at, payload=payload))
+
+    def audit_events(self, session_id: str) -> list[dict[str, Any]]:
+        """Return a session's audit events in order."""
+        with self._factory() as db:
+            rows = db.scalars(
+                select(AuditEventRow)
+                .where(AuditEventRow.session_id == session_id)
+                .order_by(AuditEventRow.id)
+            )
+            return [{"kind": r.kind, "at": r.created_at, **r.payload} for r in rows]
+
+
+def _to_account(db: Session, row: AccountRow) -> Account:
+    data: dict[str, Any] = {
+        c.name: getattr(row, c.name) for c in AccountRow.__table__.columns if c.name != "as_of"
+    }
+    statement = db.scalar(select(CardStatementRow).where(CardStatementRow.account_id == row.account_id))
+    data["statement"] = (
+        None
+        if statement is None
+        else {
+            k: getattr(statement, k)
+            for k in (
+                "statement_date",
+                "due_date",
+                "principal",
+                "interest",
+                "late_fee",
+                "total_due",
+                "minimum_due",
+            )
+        }
+    )
+    loan = db.scalar(select(LoanRow).where(LoanRow.account_id == row.account_id))
+    data["loan"] = None if loan is None else loan.details
+    data["dispute"] = _current_dispute(db, row.account_id)
+    data["promise_to_pay"] = _open_promise(db, row.account_id)
+    return Account.model_validate(data, strict=False)
+
+
+def _current_dispute(db: Session, account_id: str) -> dict[str, Any] | None:
+    dispute = db.scalar(
+        select(DisputeRow)
+        .where(DisputeRow.account_id == account_id)
+        .order_by((DisputeRow.status == "open").desc(), DisputeRow.id.desc())
+        .limit(1)
+    )
+    if dispute is None:
+        return None
+    return {
+        "reference": dispute.reference,
+        "amount": dispute.amount,
+        "reason": dispute.reason,
+        "opened": dispute.opened,
+        "status": dispute.status,
+    }
+
+
+def _open_promise(db: Session, account_id: str) -> dict[str, Any] | None:
+    promise = db.scalar(
+        select(PromiseRow)
+        .where(PromiseRow.account_id == account_id, PromiseRow.status == "open")
+        .order_by(PromiseRow.id.desc())
+        .limit(1)
+    )
+    if promise is None:
+        return None
+    return {
+        "date": promise.promised_date,
+        "amount": promise.amount,
+        "recorded": promise.recorded_at.date(),
+    }

@@ -1,0 +1,115 @@
+"""The FastAPI application: lifespan builds the service once; routes stay thin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from html import escape
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from agent import tokens
+from agent.config import Settings, get_settings
+from agent.formatting import rupiah, tanggal
+from agent.runtime import open_service
+from agent.service import ChatService, UnknownSessionError
+from agent.tools.payments import PAYMENT_TOKEN_KIND
+from agent.web.limits import BodySizeLimit, RateLimiter
+from agent.web.schemas import ErrorOut, MessageIn, MessageOut, SessionCreate, SessionCreated
+
+RATE_LIMITED = "Mohon maaf, terlalu banyak pesan dalam waktu singkat. Silakan coba lagi sebentar lagi."
+UNKNOWN_SESSION = "Sesi tidak ditemukan. Silakan mulai percakapan baru."
+BAD_TOKEN = "Token sesi tidak valid atau sudah kedaluwarsa. Silakan masuk kembali."
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Create the app; the service is built in the lifespan from the settings."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_service(settings) as service:
+            app.state.service = service
+            app.state.session_limiter = RateLimiter(settings.rate_limit_session_per_minute)
+            app.state.ip_limiter = RateLimiter(settings.rate_limit_ip_per_minute)
+            yield
+
+    app = FastAPI(title="Santun", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    _routes(app, settings)
+    return app
+
+
+def get_service(request: Request) -> ChatService:
+    """The service built by the lifespan."""
+    service: ChatService = request.app.state.service
+    return service
+
+
+Service = Annotated[ChatService, Depends(get_service)]
+
+
+def _limited(request: Request, session_id: str | None) -> bool:
+    client = request.client.host if request.client else "unknown"
+    if not request.app.state.ip_limiter.allow(client):
+        return True
+    return session_id is not None and not request.app.state.session_limiter.allow(session_id)
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _routes(app: FastAPI, settings: Settings) -> None:
+    errors: dict[int | str, dict[str, Any]] = {
+        404: {"model": ErrorOut}, 401: {"model": ErrorOut}, 429: {"model": ErrorOut}}
+
+    @app.get("/healthz")
+    async def healthz(service: Service) -> dict[str, str]:
+        return {"status": "ok", "engine": service.engine.name}
+
+    @app.post("/api/sessions", response_model=SessionCreated, responses=errors)
+    async def create_session(body: SessionCreate, request: Request, service: Service) -> Any:
+        if _limited(request, None):
+            return _error(429, RATE_LIMITED)
+        try:
+            return await service.start_session(body.auth_token)
+        except tokens.TokenError:
+            return _error(401, BAD_TOKEN)
+
+    @app.post("/api/sessions/{session_id}/messages", response_model=MessageOut, responses=errors)
+    async def post_message(session_id: str, body: MessageIn, request: Request, service: Service) -> Any:
+        if not service.session_exists(session_id):
+            return _error(404, UNKNOWN_SESSION)
+        if _limited(request, session_id):
+            return _error(429, RATE_LIMITED)
+        try:
+            return await service.handle_message(session_id, body.text, body.client_message_id)
+        except UnknownSessionError:
+            return _error(404, UNKNOWN_SESSION)
+
+    @app.get("/pay/{token}", response_class=HTMLResponse)
+    async def pay_page(token: str, service: Service) -> HTMLResponse:
+        try:
+            claims = service.verify_token(PAYMENT_TOKEN_KIND, token)
+        except tokens.TokenError:
+            return HTMLResponse(_page("Tautan tidak berlaku",
+                                      "Tautan pembayaran ini tidak valid atau sudah kedaluwarsa."), 400)
+        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        body = (f"Jumlah pembayaran: {rupiah(int(claims['amt']))}. "
+                f"Berlaku sampai {tanggal(expires.date())}. Nomor tautan {claims['lid']}.")
+        return HTMLResponse(_page("Pembayaran Bank Nusantara", body))
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home() -> HTMLResponse:
+        return HTMLResponse(_page("Santun — asisten virtual Bank Nusantara",
+                                  "API percakapan tersedia di /api/sessions; dokumentasi di /docs."))
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
+            f"<p>{escape(body)}</p></body></html>")

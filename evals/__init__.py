@@ -1,0 +1,1 @@
+"""Offline evaluation harnesses for the Santun agent."""

@@ -1,0 +1,95 @@
+"""``santun bench``: in-process latency of the offline engine's turns over the NLU dev set."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent.config import Settings
+from agent.engines.offline.nlu import understand
+from agent.runtime import open_service
+from evals.nlu import DEV_SET, load_nlu_set
+
+BENCH_NOW = datetime.fromisoformat("2026-11-23T10:00:00+07:00")
+TURNS_PER_SESSION = 10
+VERIFIED_ACCOUNTS = ("CC-1003", "CC-1008", "KTA-2001", "CC-1004")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    """Median, p95, mean and max of millisecond samples, rounded."""
+    return {
+        "n": len(samples_ms),
+        "p50_ms": round(statistics.median(samples_ms), 3),
+        "p95_ms": round(percentile(samples_ms, 95), 3),
+        "mean_ms": round(statistics.fmean(samples_ms), 3),
+        "max_ms": round(max(samples_ms), 3),
+    }
+
+
+def bench_nlu(texts: list[str], rounds: int = 5) -> dict[str, float]:
+    """Latency of ``understand`` alone."""
+    today = BENCH_NOW.date()
+    samples: list[float] = []
+    for _ in range(rounds):
+        for text in texts:
+            started = time.perf_counter()
+            understand(text, today)
+            samples.append((time.perf_counter() - started) * 1000)
+    return summary(samples)
+
+
+async def bench_turns(texts: list[str], data_dir: Path) -> dict[str, float]:
+    """Whole turns through the service: screen, NLU, tools, templates, guard, checkpoint, audit."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        engine="offline",
+        data_dir=data_dir,
+        now=BENCH_NOW,
+        secret_key="bench",  # type: ignore[arg-type]
+    )
+    samples: list[float] = []
+    async with open_service(settings) as service:
+        session_id = ""
+        for index, text in enumerate(["halo", "halo", *texts]):
+            if index % TURNS_PER_SESSION == 0:
+                slot = (index // TURNS_PER_SESSION) % (len(VERIFIED_ACCOUNTS) * 2)
+                token = (
+                    service.mint_session_token(VERIFIED_ACCOUNTS[slot // 2]) if slot % 2 else None
+                )
+                session_id = (await service.start_session(token))["session_id"]
+            started = time.perf_counter()
+            await service.handle_message(session_id, text)
+            if index >= 2:
+                samples.append((time.perf_counter() - started) * 1000)
+    return summary(samples)
+
+
+async def run_benchmarks() -> dict[str, Any]:
+    """Run every benchmark and return one JSON-ready report."""
+    texts = [item.text for item in load_nlu_set(DEV_SET)]
+    with tempfile.TemporaryDirectory(prefix="santun-bench-") as tmp:
+        turns = await bench_turns(texts, Path(tmp))
+    return {
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "dataset": {"name": DEV_SET.name, "utterances": len(texts)},
+        "offline_turn": turns,
+        "nlu_understand": bench_nlu(texts),
+        "targets": {"offline_turn_p95_ms": 30.0},
+        "within_target": turns["p95_ms"] <= 30.0,
+    }
