@@ -13,8 +13,11 @@ from rich.console import Console
 
 from agent.config import get_settings
 
-app = typer.Typer(help="Santun: a compliant Indonesian debt-collection chat agent.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Santun: a compliant Indonesian debt-collection chat agent.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 err = Console(stderr=True)
 

@@ -33,8 +33,12 @@ async def screen_input(state: AgentState, *, max_chars: int) -> dict[str, Any]:
         text = text[:max_chars]
     elif _garbage(text):
         flags.append("garbage")
-    updates: dict[str, Any] = {**PER_TURN_RESET, "flags": flags, "user_text": text,
-                               "turn": state.get("turn", 0) + 1}
+    updates: dict[str, Any] = {
+        **PER_TURN_RESET,
+        "flags": flags,
+        "user_text": text,
+        "turn": state.get("turn", 0) + 1,
+    }
     auth = state.get("auth_account")
     if auth and not state.get("verified_account") and not state.get("third_party"):
         updates["verified_account"] = auth
@@ -91,15 +95,24 @@ def tool_effects(name: str, result: dict[str, Any], deps: ToolDeps) -> dict[str,
     if name == "verify_identity":
         if result.get("verified"):
             account = deps.store.get_account(result["account_id"])
-            return {"verified_account": result["account_id"], "pending_verify": {},
-                    "failed_attempts": 0, "third_party": False,
-                    "timezone": account.timezone if account else None}
-        return {"failed_attempts": result.get("failed_attempts", 0), "pending_verify": {},
-                "session_locked": bool(result.get("session_locked"))}
+            return {
+                "verified_account": result["account_id"],
+                "pending_verify": {},
+                "failed_attempts": 0,
+                "third_party": False,
+                "timezone": account.timezone if account else None,
+            }
+        return {
+            "failed_attempts": result.get("failed_attempts", 0),
+            "pending_verify": {},
+            "session_locked": bool(result.get("session_locked")),
+        }
     if name == "list_payment_plans":
         matching = result.get("matching_offer_ids", [])
-        return {"offers": result["offers"],
-                "focus_offer_id": matching[0] if len(matching) == 1 else None}
+        return {
+            "offers": result["offers"],
+            "focus_offer_id": matching[0] if len(matching) == 1 else None,
+        }
     if name == "accept_plan":
         return {"accepted_offer_id": result["offer"]["offer_id"]}
     if name == "record_promise_to_pay":
@@ -141,13 +154,19 @@ def _ints(value: Any) -> set[int]:
 async def check_draft(state: AgentState, *, guard: ComplianceGuard) -> dict[str, Any]:
     """Run the guardrail on the draft; a blocked draft's violations become feedback."""
     verdict = guard.check(state.get("draft", ""), guard_context(state))
-    record = {"text": state.get("draft", ""), "source": state.get("template", ""), **verdict.to_dict()}
+    record = {
+        "text": state.get("draft", ""),
+        "source": state.get("template", ""),
+        **verdict.to_dict(),
+    }
     updates: dict[str, Any] = {"drafts": [*state.get("drafts", []), record]}
     updates["feedback"] = [] if verdict.allowed else record["violations"]
     return updates
 
 
-def route_after_guard(state: AgentState, *, max_regenerations: int) -> Literal["respond", "compose", "fallback"]:
+def route_after_guard(
+    state: AgentState, *, max_regenerations: int
+) -> Literal["respond", "compose", "fallback"]:
     """Send an allowed draft; regenerate a blocked one a bounded number of times."""
     drafts = state.get("drafts", [])
     if drafts and drafts[-1]["allowed"]:
@@ -161,8 +180,12 @@ async def fallback(state: AgentState, *, engine: Engine, guard: ComplianceGuard)
     safe = engine.safe_reply(state)
     verdict = guard.check(safe.text, GuardContext(verified=False))
     record = {"text": safe.text, "source": safe.source, **verdict.to_dict()}
-    return {"draft": safe.text, "template": safe.source, "citations": [],
-            "drafts": [*state.get("drafts", []), record]}
+    return {
+        "draft": safe.text,
+        "template": safe.source,
+        "citations": [],
+        "drafts": [*state.get("drafts", []), record],
+    }
 
 
 async def respond(state: AgentState) -> dict[str, Any]:
@@ -171,8 +194,10 @@ async def respond(state: AgentState) -> dict[str, Any]:
     answered = state.get("answered_intent") or state.get("intent")
     updates: dict[str, Any] = {
         "reply": reply,
-        "transcript": [{"role": "user", "text": state.get("user_text", "")},
-                       {"role": "assistant", "text": reply}],
+        "transcript": [
+            {"role": "user", "text": state.get("user_text", "")},
+            {"role": "assistant", "text": reply},
+        ],
     }
     if state.get("verified_account") and answered == state.get("pending_intent"):
         updates["pending_intent"] = None

@@ -24,7 +24,9 @@ log = logging.getLogger("santun")
 
 
 @asynccontextmanager
-async def open_service(settings: Settings, *, persist_checkpoints: bool = True) -> AsyncIterator[ChatService]:
+async def open_service(
+    settings: Settings, *, persist_checkpoints: bool = True
+) -> AsyncIterator[ChatService]:
     """Open the database, load demo data on first run, build the graph, yield the service."""
     if settings.resolved_engine == "llm":
         log.warning("LLM engine not available in this build; the offline engine answers")

@@ -75,8 +75,12 @@ class ChatService:
         self.store.append_audit(
             session_id,
             "session_started",
-            {"verified_by_token": account is not None, "reply": greeting,
-             "engine": self.engine.name, "prompt_version": self.engine.version},
+            {
+                "verified_by_token": account is not None,
+                "reply": greeting,
+                "engine": self.engine.name,
+                "prompt_version": self.engine.version,
+            },
             now,
         )
         return {"session_id": session_id, "reply": greeting}
@@ -101,7 +105,10 @@ class ChatService:
             latency_ms = (time.perf_counter() - started) * 1000
             response = build_response(out)
             self.store.save_turn(
-                session_id, client_message_id, response, self._audit(out, latency_ms),
+                session_id,
+                client_message_id,
+                response,
+                self._audit(out, latency_ms),
                 self.clock.now(),
             )
             return response
@@ -150,8 +157,11 @@ def build_response(out: dict[str, Any]) -> dict[str, Any]:
         "reply": out.get("reply", ""),
         "verified": bool(out.get("verified_account")) and not out.get("third_party"),
         "tool_calls": [
-            {"name": c["name"], "args": mask_value(c["args"]) if c["name"] == "verify_identity"
-             else c["args"], "result": c["result"]}
+            {
+                "name": c["name"],
+                "args": mask_value(c["args"]) if c["name"] == "verify_identity" else c["args"],
+                "result": c["result"],
+            }
             for c in out.get("tool_calls", [])
         ],
         "citations": out.get("citations", []),

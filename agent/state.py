@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypedDict
 
-
 TRANSCRIPT_KEEP = 40
 
 

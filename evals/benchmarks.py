@@ -57,11 +57,11 @@ def bench_nlu(texts: list[str], rounds: int = 5) -> dict[str, float]:
 async def bench_turns(texts: list[str], data_dir: Path) -> dict[str, float]:
     """Whole turns through the service: screen, NLU, tools, templates, guard, checkpoint, audit."""
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         engine="offline",
         data_dir=data_dir,
         now=BENCH_NOW,
-        secret_key="bench",  # type: ignore[arg-type]
+        secret_key="bench",
     )
     samples: list[float] = []
     async with open_service(settings) as service:

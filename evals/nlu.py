@@ -60,10 +60,6 @@ class NluReport(BaseModel, frozen=True):
     errors: list[NluError]
 
 
-class _SlotsLike(Protocol):
-    """Anything exposing slot attributes (e.g. ``Slots``)."""
-
-
 class _Prediction(Protocol):
     """The part of an understanding result that the evaluator reads."""
 
@@ -125,6 +121,32 @@ def _slot_mismatches(item: NluItem, pred: _Prediction) -> dict[str, tuple[str | 
     return out
 
 
+def _tally(
+    item: NluItem,
+    pred: _Prediction,
+    hits: dict[str, Counter[str]],
+    totals: dict[str, Counter[str]],
+) -> NluError | None:
+    """Update hit/total counters for one item; return an error record if anything is wrong."""
+    ok = pred.intent == item.intent
+    mismatches = _slot_mismatches(item, pred)
+    for kind, key in (("intent", item.intent), ("style", item.style)):
+        totals[kind][key] += 1
+        hits[kind][key] += ok
+    for key in SLOT_KEYS:
+        if key in item.slots or getattr(pred.slots, key, None) is not None:
+            totals["slot"][key] += 1
+            hits["slot"][key] += key not in mismatches
+    if ok and not mismatches:
+        return None
+    return NluError(
+        text=item.text,
+        expected_intent=item.intent,
+        predicted_intent=pred.intent,
+        slot_mismatches=mismatches,
+    )
+
+
 def evaluate_nlu(
     items: list[NluItem], understand_fn: Callable[[str, date], _Prediction]
 ) -> NluReport:
@@ -146,24 +168,14 @@ def evaluate_nlu(
     errors: list[NluError] = []
     for item in items:
         pred = understand_fn(item.text, item.today)
-        ok = pred.intent == item.intent
-        mismatches = _slot_mismatches(item, pred)
-        for kind, key in (("intent", item.intent), ("style", item.style)):
-            totals[kind][key] += 1
-            hits[kind][key] += ok
-        for key in SLOT_KEYS:
-            if key in item.slots or getattr(pred.slots, key, None) is not None:
-                totals["slot"][key] += 1
-                hits["slot"][key] += key not in mismatches
-        if not ok:
-            confusion[(item.intent, pred.intent)] += 1
-        if not ok or mismatches:
-            errors.append(NluError(text=item.text, expected_intent=item.intent,
-                                   predicted_intent=pred.intent, slot_mismatches=mismatches))  # fmt: skip
-    correct = sum(hits["intent"].values())
+        error = _tally(item, pred, hits, totals)
+        if error is not None:
+            errors.append(error)
+            if error.expected_intent != error.predicted_intent:
+                confusion[(error.expected_intent, error.predicted_intent)] += 1
     return NluReport(
         total=len(items),
-        accuracy=round(correct / len(items), 4) if items else 0.0,
+        accuracy=round(sum(hits["intent"].values()) / len(items), 4) if items else 0.0,
         per_intent=_ratio(hits["intent"], totals["intent"]),
         per_style=_ratio(hits["style"], totals["style"]),
         slot_accuracy=_ratio(hits["slot"], totals["slot"]),

@@ -98,7 +98,9 @@ class Store:
         """Register a new chat session."""
         with self.transaction() as db:
             db.add(
-                ChatSessionRow(session_id=session_id, created_at=at, auth_account_id=auth_account_id)
+                ChatSessionRow(
+                    session_id=session_id, created_at=at, auth_account_id=auth_account_id
+                )
             )
 
     def session_exists(self, session_id: str) -> bool:
@@ -174,7 +176,9 @@ def _to_account(db: Session, row: AccountRow) -> Account:
     data: dict[str, Any] = {
         c.name: getattr(row, c.name) for c in AccountRow.__table__.columns if c.name != "as_of"
     }
-    statement = db.scalar(select(CardStatementRow).where(CardStatementRow.account_id == row.account_id))
+    statement = db.scalar(
+        select(CardStatementRow).where(CardStatementRow.account_id == row.account_id)
+    )
     data["statement"] = (
         None
         if statement is None

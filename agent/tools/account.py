@@ -50,7 +50,10 @@ def list_payment_plans(deps: ToolDeps, ctx: ToolContext, args: ListPlansArgs) ->
     """Return the offers the policy allows, persisted with ids and expiry."""
     account = account_for(deps, ctx)
     now = deps.clock.now()
-    live = {_offer_key(r.plan, r.tenor_months, r.amount): r for r in deps.cases.live_offers(account.account_id, now)}
+    live = {
+        _offer_key(r.plan, r.tenor_months, r.amount): r
+        for r in deps.cases.live_offers(account.account_id, now)
+    }
     rows: list[OfferRow] = []
     fresh: list[OfferRow] = []
     expires = now + timedelta(days=deps.policy.offer_validity_days)
@@ -98,8 +101,12 @@ def _new_offer_row(
 
 def offer_view(row: OfferRow) -> dict[str, Any]:
     """The JSON a tool returns for one persisted offer."""
-    return {**row.details, "offer_id": row.offer_id, "status": row.status,
-            "expires_at": row.expires_at.isoformat()}
+    return {
+        **row.details,
+        "offer_id": row.offer_id,
+        "status": row.status,
+        "expires_at": row.expires_at.isoformat(),
+    }
 
 
 class AcceptPlanArgs(BaseModel):
@@ -121,4 +128,3 @@ def accept_plan(deps: ToolDeps, ctx: ToolContext, args: AcceptPlanArgs) -> dict[
     if accepted is None:
         raise ToolError("offer_closed", "the offer is no longer open")
     return {"accepted": True, "offer": offer_view(accepted)}
-

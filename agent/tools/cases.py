@@ -73,6 +73,7 @@ class HandoffArgs(BaseModel):
 
 def request_handoff(deps: ToolDeps, ctx: ToolContext, args: HandoffArgs) -> dict[str, Any]:
     """Queue the conversation for a human agent; the result carries no account data."""
-    row = deps.cases.add_handoff(ctx.session_id, ctx.verified_account, args.reason, deps.clock.now())
+    row = deps.cases.add_handoff(
+        ctx.session_id, ctx.verified_account, args.reason, deps.clock.now()
+    )
     return {"reference": row.reference, "status": row.status, "queue": "petugas_layanan"}
-

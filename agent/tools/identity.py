@@ -28,7 +28,9 @@ def verify_identity(deps: ToolDeps, ctx: ToolContext, args: VerifyIdentityArgs) 
         return _result(False, ctx.failed_attempts, session_locked=True)
     candidates = deps.store.accounts_with_last4(args.last4)
     matches = [acc for acc, born in candidates if born == args.birth_date]
-    target = matches[0] if len(matches) == 1 else (candidates[0][0] if len(candidates) == 1 else None)
+    target = (
+        matches[0] if len(matches) == 1 else (candidates[0][0] if len(candidates) == 1 else None)
+    )
     if target is not None and _account_locked(deps, target, now):
         deps.store.record_verification(ctx.session_id, target, False, now)
         return _result(False, ctx.failed_attempts, account_locked=True)

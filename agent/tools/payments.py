@@ -33,7 +33,9 @@ def create_payment_link(deps: ToolDeps, ctx: ToolContext, args: PaymentLinkArgs)
         amount, purpose = offer.amount, offer.plan
     elif args.amount is not None:
         if args.amount > amount_due:
-            raise ToolError("amount_above_due", "amount exceeds the amount due", amount_due=amount_due)
+            raise ToolError(
+                "amount_above_due", "amount exceeds the amount due", amount_due=amount_due
+            )
         amount, purpose = args.amount, "pembayaran_sebagian"
     else:
         amount, purpose = amount_due, "tagihan"
@@ -97,7 +99,9 @@ def record_promise_to_pay(deps: ToolDeps, ctx: ToolContext, args: PromiseArgs) -
     if args.amount < rules.min_amount:
         raise ToolError("amount_too_low", "the amount is below the minimum")
     if args.amount > account.total_due:
-        raise ToolError("amount_above_due", "more than the amount due", amount_due=account.total_due)
+        raise ToolError(
+            "amount_above_due", "more than the amount due", amount_due=account.total_due
+        )
     row, replaced = deps.cases.record_promise(
         account.account_id, args.amount, args.date, deps.clock.now(), ctx.session_id
     )
@@ -109,4 +113,3 @@ def record_promise_to_pay(deps: ToolDeps, ctx: ToolContext, args: PromiseArgs) -
         if replaced is None
         else {"amount": replaced.amount, "date": replaced.promised_date.isoformat()},
     }
-

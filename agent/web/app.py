@@ -20,7 +20,9 @@ from agent.tools.payments import PAYMENT_TOKEN_KIND
 from agent.web.limits import BodySizeLimit, RateLimiter
 from agent.web.schemas import ErrorOut, MessageIn, MessageOut, SessionCreate, SessionCreated
 
-RATE_LIMITED = "Mohon maaf, terlalu banyak pesan dalam waktu singkat. Silakan coba lagi sebentar lagi."
+RATE_LIMITED = (
+    "Mohon maaf, terlalu banyak pesan dalam waktu singkat. Silakan coba lagi sebentar lagi."
+)
 UNKNOWN_SESSION = "Sesi tidak ditemukan. Silakan mulai percakapan baru."
 BAD_TOKEN = "Token sesi tidak valid atau sudah kedaluwarsa. Silakan masuk kembali."
 
@@ -65,7 +67,10 @@ def _error(status: int, detail: str) -> JSONResponse:
 
 def _routes(app: FastAPI, settings: Settings) -> None:
     errors: dict[int | str, dict[str, Any]] = {
-        404: {"model": ErrorOut}, 401: {"model": ErrorOut}, 429: {"model": ErrorOut}}
+        404: {"model": ErrorOut},
+        401: {"model": ErrorOut},
+        429: {"model": ErrorOut},
+    }
 
     @app.get("/healthz")
     async def healthz(service: Service) -> dict[str, str]:
@@ -81,7 +86,9 @@ def _routes(app: FastAPI, settings: Settings) -> None:
             return _error(401, BAD_TOKEN)
 
     @app.post("/api/sessions/{session_id}/messages", response_model=MessageOut, responses=errors)
-    async def post_message(session_id: str, body: MessageIn, request: Request, service: Service) -> Any:
+    async def post_message(
+        session_id: str, body: MessageIn, request: Request, service: Service
+    ) -> Any:
         if not service.session_exists(session_id):
             return _error(404, UNKNOWN_SESSION)
         if _limited(request, session_id):
@@ -96,20 +103,33 @@ def _routes(app: FastAPI, settings: Settings) -> None:
         try:
             claims = service.verify_token(PAYMENT_TOKEN_KIND, token)
         except tokens.TokenError:
-            return HTMLResponse(_page("Tautan tidak berlaku",
-                                      "Tautan pembayaran ini tidak valid atau sudah kedaluwarsa."), 400)
+            return HTMLResponse(
+                _page(
+                    "Tautan tidak berlaku",
+                    "Tautan pembayaran ini tidak valid atau sudah kedaluwarsa.",
+                ),
+                400,
+            )
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-        body = (f"Jumlah pembayaran: {rupiah(int(claims['amt']))}. "
-                f"Berlaku sampai {tanggal(expires.date())}. Nomor tautan {claims['lid']}.")
+        body = (
+            f"Jumlah pembayaran: {rupiah(int(claims['amt']))}. "
+            f"Berlaku sampai {tanggal(expires.date())}. Nomor tautan {claims['lid']}."
+        )
         return HTMLResponse(_page("Pembayaran Bank Nusantara", body))
 
     @app.get("/", response_class=HTMLResponse)
     async def home() -> HTMLResponse:
-        return HTMLResponse(_page("Santun — asisten virtual Bank Nusantara",
-                                  "API percakapan tersedia di /api/sessions; dokumentasi di /docs."))
+        return HTMLResponse(
+            _page(
+                "Santun — asisten virtual Bank Nusantara",
+                "API percakapan tersedia di /api/sessions; dokumentasi di /docs.",
+            )
+        )
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
-            f"<p>{escape(body)}</p></body></html>")
+    return (
+        f'<!doctype html><html lang="id"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
+        f"<p>{escape(body)}</p></body></html>"
+    )

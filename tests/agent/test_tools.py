@@ -31,7 +31,9 @@ def deps(settings: Settings) -> ToolDeps:
     )
 
 
-def call(deps: ToolDeps, name: str, account: str | None = None, failures: int = 0, **args: Any) -> dict[str, Any]:
+def call(
+    deps: ToolDeps, name: str, account: str | None = None, failures: int = 0, **args: Any
+) -> dict[str, Any]:
     return run_tool(TOOLS, name, args, deps, ToolContext("s1", account, failures))
 
 
@@ -63,14 +65,29 @@ def test_three_failures_lock_the_session(deps: ToolDeps) -> None:
 
 def test_five_failures_across_sessions_lock_the_account_for_a_day(deps: ToolDeps) -> None:
     for session in range(5):
-        run_tool(TOOLS, "verify_identity", {"last4": "9054", "birth_date": "1990-01-01"}, deps,
-                 ToolContext(f"s{session}", None, 0))
-    right = run_tool(TOOLS, "verify_identity", {"last4": "9054", "birth_date": "1979-11-23"},
-                     deps, ToolContext("fresh", None, 0))
+        run_tool(
+            TOOLS,
+            "verify_identity",
+            {"last4": "9054", "birth_date": "1990-01-01"},
+            deps,
+            ToolContext(f"s{session}", None, 0),
+        )
+    right = run_tool(
+        TOOLS,
+        "verify_identity",
+        {"last4": "9054", "birth_date": "1979-11-23"},
+        deps,
+        ToolContext("fresh", None, 0),
+    )
     assert not right["verified"] and right["account_locked"]
     later = ToolDeps(**{**deps.__dict__, "clock": FixedClock(DEMO_NOW + timedelta(hours=25))})
-    again = run_tool(TOOLS, "verify_identity", {"last4": "9054", "birth_date": "1979-11-23"},
-                     later, ToolContext("fresh", None, 0))
+    again = run_tool(
+        TOOLS,
+        "verify_identity",
+        {"last4": "9054", "birth_date": "1979-11-23"},
+        later,
+        ToolContext("fresh", None, 0),
+    )
     assert again["verified"]
 
 
@@ -92,7 +109,9 @@ def test_plans_are_persisted_with_ids_expiry_and_reused(deps: ToolDeps) -> None:
 
 def test_accepting_another_accounts_offer_is_refused(deps: ToolDeps) -> None:
     offer = call(deps, "list_payment_plans", "CC-1003")["offers"][0]
-    assert call(deps, "accept_plan", "CC-1001", offer_id=offer["offer_id"])["error"] == "unknown_offer"
+    assert (
+        call(deps, "accept_plan", "CC-1001", offer_id=offer["offer_id"])["error"] == "unknown_offer"
+    )
 
 
 def test_payment_link_for_accepted_plan_is_signed(deps: ToolDeps) -> None:
@@ -110,14 +129,23 @@ def test_payment_link_for_accepted_plan_is_signed(deps: ToolDeps) -> None:
 def test_payment_link_without_plan_names_the_amount_due(deps: ToolDeps) -> None:
     assert call(deps, "create_payment_link", "CC-1008")["amount"] == 6_526_000
     unaccepted = call(deps, "list_payment_plans", "CC-1003")["offers"][0]["offer_id"]
-    assert call(deps, "create_payment_link", "CC-1003", offer_id=unaccepted)["error"] == "offer_not_accepted"
+    assert (
+        call(deps, "create_payment_link", "CC-1003", offer_id=unaccepted)["error"]
+        == "offer_not_accepted"
+    )
 
 
 def test_promise_rules_and_replacement(deps: ToolDeps) -> None:
     too_far = call(deps, "record_promise_to_pay", "CC-1009", amount=500_000, date="2026-12-08")
     assert too_far["error"] == "date_too_far" and too_far["latest_date"] == "2026-12-07"
-    assert call(deps, "record_promise_to_pay", "CC-1009", amount=500_000, date="2026-11-22")["error"] == "date_in_past"
-    assert call(deps, "record_promise_to_pay", "CC-1009", amount=9_000_000, date="2026-11-30")["error"] == "amount_above_due"
+    assert (
+        call(deps, "record_promise_to_pay", "CC-1009", amount=500_000, date="2026-11-22")["error"]
+        == "date_in_past"
+    )
+    assert (
+        call(deps, "record_promise_to_pay", "CC-1009", amount=9_000_000, date="2026-11-30")["error"]
+        == "amount_above_due"
+    )
     ok = call(deps, "record_promise_to_pay", "CC-1009", amount=750_000, date="2026-11-30")
     assert ok["recorded"] and ok["replaced"] == {"amount": 1_000_000, "date": "2026-11-25"}
     account = deps.store.get_account("CC-1009")
@@ -148,7 +176,12 @@ def test_handoff_works_unverified_and_passes_no_account_data(deps: ToolDeps) -> 
 def test_today_follows_the_debtors_timezone(deps: ToolDeps) -> None:
     late = ToolDeps(**{**deps.__dict__, "clock": FixedClock(DEMO_NOW.replace(hour=23, minute=30))})
     # 23:30 WIB is already 24 November in Jayapura (WIT): the promise window starts there.
-    result = run_tool(TOOLS, "record_promise_to_pay", {"amount": 100_000, "date": "2026-11-23"},
-                      late, ToolContext("s", "CC-1004", 0))
+    result = run_tool(
+        TOOLS,
+        "record_promise_to_pay",
+        {"amount": 100_000, "date": "2026-11-23"},
+        late,
+        ToolContext("s", "CC-1004", 0),
+    )
     assert result["error"] == "date_in_past"
     assert date(2026, 11, 24).isoformat() == result["today"]

@@ -10,6 +10,7 @@ from agent.engines.base import Decision, Draft
 from agent.engines.offline.composer import Composer
 from agent.engines.offline.nlu import understand as nlu_understand
 from agent.engines.offline.planner import ACCOUNT_INTENTS, plan_tools
+from agent.engines.offline.slots import parse_amount, parse_date
 from agent.engines.offline.templates import TemplateBook, default_templates
 from agent.state import AgentState
 
@@ -21,7 +22,9 @@ class OfflineEngine:
 
     name = "offline"
 
-    def __init__(self, clock: Clock, book: TemplateBook | None = None, max_chars: int = 4000) -> None:
+    def __init__(
+        self, clock: Clock, book: TemplateBook | None = None, max_chars: int = 4000
+    ) -> None:
         """Build the engine around a clock and the approved templates."""
         self.clock = clock
         self.book = book or default_templates()
@@ -33,22 +36,32 @@ class OfflineEngine:
         today = local_today(self.clock, state.get("timezone"))
         result = nlu_understand(state.get("user_text", ""), today)
         slots = {k: _jsonable(v) for k, v in result.slots.model_dump().items() if v is not None}
+        if state.get("pending_promise"):
+            slots = {**_promise_slots(state.get("user_text", ""), today), **slots}
         intent = _follow_up_intent(result.intent, slots, state)
-        updates: dict[str, Any] = {"intent": intent, "slots": slots,
-                                   "nlu_rules": list(result.matched), "today": today.isoformat()}
+        updates: dict[str, Any] = {
+            "intent": intent,
+            "slots": slots,
+            "nlu_rules": list(result.matched),
+            "today": today.isoformat(),
+        }
         verified = bool(state.get("verified_account"))
         if intent == "third_party":
             updates.update(third_party=True, verified_account=None, pending_intent=None)
             return updates
         if not verified:
-            pending = {**state.get("pending_verify", {}),
-                       **{k: slots[k] for k in ("last4", "birth_date") if k in slots}}
+            pending: dict[str, str] = {
+                **state.get("pending_verify", {}),
+                **{k: slots[k] for k in ("last4", "birth_date") if k in slots},
+            }
             updates["pending_verify"] = pending
             if intent in ACCOUNT_INTENTS:
                 updates.update(pending_intent=intent, pending_slots=slots)
         if intent == "promise_to_pay":
-            updates["pending_promise"] = {**state.get("pending_promise", {}),
-                                          **{k: slots[k] for k in ("amount", "date") if k in slots}}
+            updates["pending_promise"] = {
+                **state.get("pending_promise", {}),
+                **{k: slots[k] for k in ("amount", "date") if k in slots},
+            }
         elif state.get("pending_promise"):
             updates["pending_promise"] = {}
         return updates
@@ -63,7 +76,9 @@ class OfflineEngine:
         if state.get("feedback"):
             return self.safe_reply(state)
         text, keys = self.composer.compose(state)
-        return Draft(text=text, source="template:" + "+".join(keys), citations=_citations(state, keys))
+        return Draft(
+            text=text, source="template:" + "+".join(keys), citations=_citations(state, keys)
+        )
 
     def safe_reply(self, state: AgentState) -> Draft:
         """The approved reply with no figures in it."""
@@ -78,15 +93,26 @@ class OfflineEngine:
 
 def _follow_up_intent(intent: str, slots: dict[str, Any], state: AgentState) -> str:
     """Read a bare answer ("500rb", "lahir 1 Mei 1990") as the answer to our last question."""
-    if not state.get("verified_account") and state.get("pending_verify") and (
-        "last4" in slots or "birth_date" in slots
-    ) and intent in _FOLLOW_UP_INTENTS | {"verify"}:
+    if (
+        not state.get("verified_account")
+        and state.get("pending_verify")
+        and ("last4" in slots or "birth_date" in slots)
+        and intent in _FOLLOW_UP_INTENTS | {"verify"}
+    ):
         return "verify"
-    if state.get("pending_promise") and ("amount" in slots or "date" in slots) and (
-        intent in _FOLLOW_UP_INTENTS
+    if (
+        state.get("pending_promise")
+        and ("amount" in slots or "date" in slots)
+        and (intent in _FOLLOW_UP_INTENTS)
     ):
         return "promise_to_pay"
     return intent
+
+
+def _promise_slots(text: str, today: date) -> dict[str, Any]:
+    """Amount and date in a bare answer to "berapa nominalnya?" / "kapan?"."""
+    found = {"amount": parse_amount(text), "date": parse_date(text, today)}
+    return {k: _jsonable(v) for k, v in found.items() if v is not None}
 
 
 def _citations(state: AgentState, keys: list[str]) -> list[dict[str, Any]]:
@@ -95,7 +121,9 @@ def _citations(state: AgentState, keys: list[str]) -> list[dict[str, Any]]:
     for call in state.get("tool_calls", []):
         if call["name"] == "search_knowledge" and call["result"].get("ok"):
             passages = [p for p in call["result"]["passages"] if p.get("current", True)]
-            return [{"id": p["id"], "title": p["title"], "source": p["source"]} for p in passages[:1]]
+            return [
+                {"id": p["id"], "title": p["title"], "source": p["source"]} for p in passages[:1]
+            ]
     return []
 
 

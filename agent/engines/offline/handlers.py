@@ -26,15 +26,22 @@ def _balance(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> li
     if r is None:
         return [("fallback", {})]
     dispute = r["dispute"] if r.get("dispute") and r["dispute"]["status"] == "open" else None
-    values = {"as_of": r["as_of"], "dpd": r["dpd"], "dispute": dispute,
-              "amount_due": r["amount_due"], "s": r.get("statement"), "l": r.get("loan")}
+    values = {
+        "as_of": r["as_of"],
+        "dpd": r["dpd"],
+        "dispute": dispute,
+        "amount_due": r["amount_due"],
+        "s": r.get("statement"),
+        "l": r.get("loan"),
+    }
     intent = state.get("answered_intent") or state.get("intent")
     key = {"ask_due_date": "due_date", "ask_minimum": "minimum"}.get(str(intent), "balance")
     if key == "minimum" and r.get("statement") is not None and not r.get("minimum_offered"):
         key = "minimum_not"
     suffix = "_kta" if r["product"] == "kta" else "_card"
-    parts: list[Part] = [(f"{key}{suffix}" if key != "minimum_not" else "minimum_not_offered",
-                          values)]
+    parts: list[Part] = [
+        (f"{key}{suffix}" if key != "minimum_not" else "minimum_not_offered", values)
+    ]
     if key == "balance" and not (dispute and state.get("payment_asked")):
         parts.append(("nudge", {}))
     return parts
@@ -63,10 +70,15 @@ def offers_parts(book: TemplateBook, offers: list[dict[str, Any]], lead: list[Pa
     if not offers:
         return [*lead, ("fallback", {})]
     lines = " ".join(f"{i}. {offer_line(book, o)}" for i, o in enumerate(offers, 1))
-    example = next((f"{o['tenor_months']} bulan" for o in offers if o.get("tenor_months")), "pertama")
+    example = next(
+        (f"{o['tenor_months']} bulan" for o in offers if o.get("tenor_months")), "pertama"
+    )
     expires = min(o["expires_at"] for o in offers)
-    return [*(lead or [("plans_intro", {})]), ("rights_answer", {"answer": lines}),
-            ("plans_outro", {"expires": expires, "example": example})]
+    return [
+        *(lead or [("plans_intro", {})]),
+        ("rights_answer", {"answer": lines}),
+        ("plans_outro", {"expires": expires, "example": example}),
+    ]
 
 
 def _plans(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> list[Part]:
@@ -105,14 +117,26 @@ def _payment_link(book: TemplateBook, state: AgentState, calls: dict[str, Any]) 
     call = calls.get("create_payment_link")
     r = call["result"] if call else {}
     if not r.get("ok"):
-        return [("payment_link_error", {"reason": "Mohon pilih kembali rencana pembayaran Anda."}),
-                ("fallback", {})]
+        return [
+            ("payment_link_error", {"reason": "Mohon pilih kembali rencana pembayaran Anda."}),
+            ("fallback", {}),
+        ]
     offer = next((o for o in state.get("offers", []) if o["offer_id"] == r.get("offer_id")), None)
     purpose = f"pilihan {book.label(offer).lower()}" if offer else "tagihan Bapak/Ibu"
     tz = state.get("timezone") or "Asia/Jakarta"
     moment = datetime.fromisoformat(r["expires_at"]).astimezone(ZoneInfo(tz))
-    return [("payment_link", {"purpose": purpose, "link": r, "expires": moment.date(),
-                              "expires_time": moment.strftime("%H.%M"), "tz": _TZ_NAMES.get(tz, "")})]
+    return [
+        (
+            "payment_link",
+            {
+                "purpose": purpose,
+                "link": r,
+                "expires": moment.date(),
+                "expires_time": moment.strftime("%H.%M"),
+                "tz": _TZ_NAMES.get(tz, ""),
+            },
+        )
+    ]
 
 
 def _promise(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> list[Part]:
@@ -127,8 +151,16 @@ def _promise(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> li
     r = call["result"]
     if r.get("ok"):
         replaced = r.get("replaced")
-        return [("promise_recorded", {"p": r, "p_date": r["date"],
-                                      "replaced_date": replaced["date"] if replaced else None})]
+        return [
+            (
+                "promise_recorded",
+                {
+                    "p": r,
+                    "p_date": r["date"],
+                    "replaced_date": replaced["date"] if replaced else None,
+                },
+            )
+        ]
     error = r.get("error")
     if error == "date_in_past":
         return [("promise_date_past", {})]
@@ -149,7 +181,9 @@ def _dispute(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> li
 
 def _complaint(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> list[Part]:
     r = _result(calls, "register_complaint")
-    return [("complaint_registered", {"c": r, "due": r["response_due"]})] if r else [("fallback", {})]
+    return (
+        [("complaint_registered", {"c": r, "due": r["response_due"]})] if r else [("fallback", {})]
+    )
 
 
 def _rights(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> list[Part]:

@@ -88,8 +88,13 @@ def account_calls(intent: str, slots: dict[str, Any], state: AgentState) -> list
             return [call("record_promise_to_pay", amount=promise["amount"], date=promise["date"])]
         return []
     if intent == "dispute":
-        return [call("register_dispute", reason=state.get("user_text", "")[:1000],
-                     amount=slots.get("amount"))]
+        return [
+            call(
+                "register_dispute",
+                reason=state.get("user_text", "")[:1000],
+                amount=slots.get("amount"),
+            )
+        ]
     return []
 
 

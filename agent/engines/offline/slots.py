@@ -21,25 +21,11 @@ __all__ = [
     "parse_tenor",
 ]
 
-_MONTHS: dict[str, int] = {}
-for _num, _names in enumerate(
-    [
-        "januari jan",
-        "februari feb pebruari peb",
-        "maret mar",
-        "april apr",
-        "mei may",
-        "juni jun",
-        "juli jul",
-        "agustus agu agt ags aug",
-        "september sep sept",
-        "oktober okt oct",
-        "november nov nop",
-        "desember des dec",
-    ],
-    start=1,
-):
-    _MONTHS.update(dict.fromkeys(_names.split(), _num))
+_MONTH_NAMES = (
+    "januari jan|februari feb pebruari peb|maret mar|april apr|mei may|juni jun|juli jul"
+    "|agustus agu agt ags aug|september sep sept|oktober okt oct|november nov nop|desember des dec"
+)
+_MONTHS = {n: i for i, names in enumerate(_MONTH_NAMES.split("|"), 1) for n in names.split()}
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _WEEKDAYS = {"senin": 0, "selasa": 1, "rabu": 2, "kamis": 3, "jumat": 4, "sabtu": 5, "minggu": 6}
 _UNITS = {"miliar": 10**9, "milyar": 10**9, "juta": 10**6, "ribu": 10**3}
@@ -47,7 +33,10 @@ _DIGIT_WORDS = {
     "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5,
     "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9,
 }  # fmt: skip
-_NUM_WORD = r"(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|seratus|belas|puluh|ratus|setengah)"
+_NUM_WORD = (
+    r"(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan"
+    r"|sepuluh|sebelas|seratus|belas|puluh|ratus|setengah)"
+)
 _NUM = r"\d+(?:[.,]\d+)*"
 _B, _E = r"(?<![\d.,/:\-])", r"(?![\d/:\-]|[.,]\d)"
 _AMOUNT_ATOMS = [
@@ -230,7 +219,7 @@ def parse_date(text: str, today: date) -> date | None:
         The earliest-mentioned date in the text, or None.
     """
     norm = normalise(text)
-    found = _relative_dates(norm, today)
+    found: list[tuple[int, date | None]] = list(_relative_dates(norm, today))
     for m in _NAMED_DATE.finditer(norm):
         year = int(m.group(3)) if m.group(3) else None
         found.append((m.start(), _day_month(int(m.group(1)), _MONTHS[m.group(2)], year, today)))
