@@ -179,3 +179,17 @@ async def test_audit_trail_masks_personal_data(service: ChatService) -> None:
     assert "1979" not in flat and "23 November" not in flat
     assert event["engine"] == "offline" and event["prompt_version"] and event["latency_ms"] > 0
     assert event["tool_calls"][0]["args"]["birth_date"] == "[disamarkan]"
+
+
+async def test_link_without_plan_names_the_amount_due(service: ChatService) -> None:
+    sid = (await service.start_session(service.mint_session_token("CC-1003")))["session_id"]
+    answer = await talk(service, sid, "minta link pembayaran")
+    assert answer["tool_calls"][0]["result"]["amount"] == 12_450_000
+    assert "sebesar Rp12.450.000" in answer["reply"]
+
+
+async def test_unavailable_plan_is_said_plainly(service: ChatService) -> None:
+    sid = (await service.start_session(service.mint_session_token("KTA-2001")))["session_id"]
+    answer = await talk(service, sid, "bisa diskon pelunasan?")
+    assert "pelunasan dengan diskon belum tersedia" in answer["reply"]
+    assert "Rp1.269.000" in answer["reply"]

@@ -90,7 +90,10 @@ def _plans(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> list
     if r.get("hardship_review"):
         lead.append(("hardship", {"reference": r["hardship_review"]}))
     matching = [o for o in offers if o["offer_id"] in r.get("matching_offer_ids", [])]
-    if tenor and len(matching) == 1:
+    wanted = state.get("slots", {}).get("plan")
+    if wanted in book.plan_names and not any(o["plan"] == wanted for o in offers):
+        lead.append(("plans_plan_unavailable", {"plan_name": book.plan_names[wanted]}))
+    elif tenor and len(matching) == 1:
         offer = matching[0]
         lead.append(("plans_tenor_match", {"label": book.label(offer), "offer": offer}))
         offers = [o for o in offers if o is not offer]

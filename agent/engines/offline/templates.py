@@ -40,6 +40,7 @@ class TemplateBook:
             key: env.from_string(text) for key, text in data["templates"].items()
         }
         self.purposes: dict[str, str] = dict(data.get("purposes", {}))
+        self.plan_names: dict[str, str] = dict(data.get("plan_names", {}))
         self._labels: dict[str, Template] = {
             key: env.from_string(text) for key, text in data["plan_labels"].items()
         }
