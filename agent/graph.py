@@ -11,15 +11,15 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent import nodes
 from agent.engines.base import Engine
+from agent.protocols import Guard
 from agent.state import AgentState
 from agent.tools import ToolDeps
-from guardrails import ComplianceGuard
 
 
 def build_graph(
     *,
     engine: Engine,
-    guard: ComplianceGuard,
+    guard: Guard,
     deps: ToolDeps,
     checkpointer: BaseCheckpointSaver[Any] | None,
     max_regenerations: int = 2,

@@ -6,9 +6,10 @@ import unicodedata
 from typing import Any, Literal
 
 from agent.engines.base import Engine
+from agent.protocols import Guard
 from agent.state import PER_TURN_RESET, AgentState
 from agent.tools import TOOLS, ToolContext, ToolDeps, run_tool
-from guardrails import ComplianceGuard, GuardContext
+from guardrails import GuardContext
 
 MAX_TOOL_STEPS = 4
 _SHORT_CIRCUIT = ("empty", "garbage", "too_long")
@@ -131,12 +132,25 @@ async def compose(state: AgentState, *, engine: Engine) -> dict[str, Any]:
 
 
 def guard_context(state: AgentState) -> GuardContext:
-    """The facts the guardrail checks a draft against."""
+    """The facts the guardrail checks a draft against: this turn's tools and the session."""
     amounts: set[int] = set()
+    offers = {o["plan"] for o in state.get("offers", [])}
     for call in state.get("tool_calls", []):
-        amounts.update(_ints(call.get("result", {})))
-    verified = bool(state.get("verified_account")) and not state.get("third_party")
-    return GuardContext(verified=verified, known_amounts=frozenset(amounts))
+        result = call.get("result", {})
+        amounts.update(_ints(result))
+        offers.update(o["plan"] for o in result.get("offers", []))
+        if "offer" in result:
+            offers.add(result["offer"]["plan"])
+    third_party = bool(state.get("third_party"))
+    return GuardContext(
+        verified=bool(state.get("verified_account")) and not third_party,
+        known_amounts=frozenset(amounts),
+        offers=frozenset(offers),
+        distress=bool(state.get("distress")),
+        speaker="third_party" if third_party else "debtor",
+        product=state.get("product"),
+        kol=state.get("kol"),
+    )
 
 
 def _ints(value: Any) -> set[int]:
@@ -151,7 +165,7 @@ def _ints(value: Any) -> set[int]:
     return set()
 
 
-async def check_draft(state: AgentState, *, guard: ComplianceGuard) -> dict[str, Any]:
+async def check_draft(state: AgentState, *, guard: Guard) -> dict[str, Any]:
     """Run the guardrail on the draft; a blocked draft's violations become feedback."""
     verdict = guard.check(state.get("draft", ""), guard_context(state))
     record = {
@@ -175,7 +189,7 @@ def route_after_guard(
     return "compose" if blocked <= max_regenerations else "fallback"
 
 
-async def fallback(state: AgentState, *, engine: Engine, guard: ComplianceGuard) -> dict[str, Any]:
+async def fallback(state: AgentState, *, engine: Engine, guard: Guard) -> dict[str, Any]:
     """Use the approved safe reply after repeated blocks (it is checked too)."""
     safe = engine.safe_reply(state)
     verdict = guard.check(safe.text, GuardContext(verified=False))

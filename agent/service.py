@@ -15,8 +15,9 @@ from agent import tokens
 from agent.clock import Clock
 from agent.engines.base import Engine
 from agent.privacy import mask_text, mask_value
+from agent.protocols import Guard
 from agent.storage import Store
-from guardrails import ComplianceGuard, GuardContext
+from guardrails import GuardContext
 
 SESSION_TOKEN_KIND = "session"
 
@@ -33,7 +34,7 @@ class ChatService:
         *,
         graph: CompiledStateGraph[Any, Any, Any, Any],
         engine: Engine,
-        guard: ComplianceGuard,
+        guard: Guard,
         store: Store,
         clock: Clock,
         signing_key: bytes,
@@ -126,7 +127,12 @@ class ChatService:
             auth = self.store.session_account(session_id)
             account = self.store.get_account(auth) if auth else None
             if account is not None:
-                facts = {"auth_account": account.account_id, "timezone": account.timezone}
+                facts = {
+                    "auth_account": account.account_id,
+                    "timezone": account.timezone,
+                    "product": account.product,
+                    "kol": account.kol,
+                }
             self._session_facts[session_id] = facts
         return {"user_text": text, "session_id": session_id, **facts}
 

@@ -38,6 +38,9 @@ class AgentState(TypedDict, total=False):
     payment_asked: bool
     turn: int
     timezone: str
+    product: str | None
+    kol: int | None
+    distress: bool
     today: str
     # per turn
     user_text: str

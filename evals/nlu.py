@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel
 
 __all__ = [
+    "DEV2_SET",
     "DEV_SET",
     "HOLDOUT_SET",
     "SLOT_KEYS",
@@ -24,6 +25,7 @@ __all__ = [
 
 _DATASETS = Path(__file__).resolve().parent / "datasets"
 DEV_SET: Path = _DATASETS / "nlu_dev.yaml"
+DEV2_SET: Path = _DATASETS / "nlu_dev2.yaml"
 HOLDOUT_SET: Path = _DATASETS / "nlu_holdout.yaml"
 SLOT_KEYS: tuple[str, ...] = ("amount", "date", "tenor", "last4", "birth_date")
 

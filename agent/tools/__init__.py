@@ -1,5 +1,6 @@
 """The agent's tools: the same names and schemas for every engine."""
 
+from agent.protocols import Retriever
 from agent.tools.account import (
     AcceptPlanArgs,
     ListPlansArgs,
@@ -9,7 +10,6 @@ from agent.tools.account import (
 )
 from agent.tools.base import (
     NoArgs,
-    Retriever,
     ToolContext,
     ToolDeps,
     ToolSpec,

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from agent.clock import Clock, local_today
 from agent.policy import Policy
 from agent.portfolio import Account
+from agent.protocols import Retriever
 from agent.storage import CaseBook, Store
-
-
-class Passage(Protocol):
-    """A retrieved knowledge passage."""
-
-    id: str
-    title: str
-    source: str
-    text: str
-    score: float
-
-
-class Retriever(Protocol):
-    """Finds the passages that ground an answer about rules or policy."""
-
-    def search(self, query: str, k: int = 3, product: str | None = None) -> list[Any]:
-        """Return up to ``k`` passages for a query."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ class OfflineEngine:
             "today": today.isoformat(),
         }
         verified = bool(state.get("verified_account"))
+        if intent == "distress":
+            updates["distress"] = True
         if intent == "third_party":
             updates.update(third_party=True, verified_account=None, pending_intent=None)
             return updates

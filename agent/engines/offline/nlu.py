@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from agent.engines.offline.classifier import NaiveBayes, features, load_model
 from agent.engines.offline.normalise import normalise
 from agent.engines.offline.slots import (
     amount_from_normalised,
@@ -21,7 +22,7 @@ from agent.engines.offline.slots import (
     parse_tenor,
 )
 
-__all__ = ["INTENTS", "Slots", "Understanding", "understand"]
+__all__ = ["INTENTS", "Slots", "Understanding", "understand", "understand_with"]
 
 
 class Slots(BaseModel, frozen=True):
@@ -78,6 +79,9 @@ _VERIFY_BONUS = float(_SETTINGS["verify_data_weight"])
 _OVERRIDE: tuple[str, ...] = tuple(_SETTINGS["override"])
 _DOMINANT = str(_SETTINGS["dominant"])
 _FALLBACK = str(_SETTINGS["fallback"])
+_CLASSIFIER: dict[str, float] = {k: float(v) for k, v in _SETTINGS["classifier"].items()}
+_BENIGN_DISTRESS = re.compile(str(_SETTINGS["distress_benign"]))
+_MODEL: NaiveBayes | None = load_model()
 _AMOUNT_INTENTS = frozenset({"promise_to_pay", "already_paid", "dispute", "cannot_pay"})
 _PLAN_INTENTS = frozenset({"ask_plans", "choose_plan"})
 
@@ -103,6 +107,26 @@ def _pick(scores: dict[str, float]) -> str:
     if dominant >= _THRESHOLD and dominant >= scores[best]:
         return _DOMINANT
     return best if scores[best] >= _THRESHOLD else _FALLBACK
+
+
+def _blend(norm: str, rule_intent: str, scores: dict[str, float], probs: dict[str, float]) -> str:
+    """Combine the rules' pick with the classifier's posterior (``settings.classifier``).
+
+    The rules win when they are confident; the classifier decides when no rule reached the
+    threshold, and a likely-distress reading always wins (safety first).
+    """
+    if rule_intent == "distress":
+        return rule_intent
+    if _BENIGN_DISTRESS.search(norm):  # "HP mati", "mati lampu": the rules alone decide
+        probs = {**probs, "distress": 0.0}
+    elif probs["distress"] >= _CLASSIFIER["distress_min"]:
+        return "distress"
+    if scores[rule_intent] >= _CLASSIFIER["rules_strong"]:
+        return rule_intent
+    top = max(probs, key=lambda name: probs[name])
+    if max(scores.values()) < _THRESHOLD:
+        return top if probs[top] >= _CLASSIFIER["fallback_min"] else _FALLBACK
+    return top if probs[top] >= _CLASSIFIER["override_min"] else rule_intent
 
 
 def _fill_slots(intent: str, text: str, today: dt.date, verify_data: tuple[Any, Any]) -> Slots:
@@ -137,7 +161,22 @@ def understand(text: str, today: dt.date) -> Understanding:
         today: Reference date used to resolve relative payment dates.
 
     Returns:
-        The intent, slots, a confidence score and the ids of the rules that fired.
+        The intent, slots, a confidence score and the ids of the rules that fired
+        (``classifier.<intent>`` when the statistical fallback decided).
+    """
+    return understand_with(text, today, _MODEL)
+
+
+def understand_with(text: str, today: dt.date, model: NaiveBayes | None) -> Understanding:
+    """Same as ``understand`` with an explicit classifier (None = rules only).
+
+    Args:
+        text: The raw user message.
+        today: Reference date used to resolve relative payment dates.
+        model: The fallback classifier (cross-validation passes fold models).
+
+    Returns:
+        The understanding of the message.
     """
     norm = normalise(text)
     scores, fired = _score(norm)
@@ -146,8 +185,13 @@ def understand(text: str, today: dt.date) -> Understanding:
         scores["verify"] += _VERIFY_BONUS
         fired.append("verify.data")
     intent = _pick(scores)
+    confidence = _confidence(scores, intent)
+    if model is not None and features(norm):
+        probs = model.scores(norm)
+        blended = _blend(norm, intent, scores, probs)
+        if blended != intent:
+            intent, confidence = blended, round(probs[blended], 3)
+            fired.append(f"classifier.{intent}")
     fired.sort(key=lambda rule_id: not rule_id.startswith(intent + "."))
     slots = _fill_slots(intent, norm, today, (last4, birth))
-    return Understanding(
-        intent=intent, slots=slots, confidence=_confidence(scores, intent), matched=fired
-    )
+    return Understanding(intent=intent, slots=slots, confidence=confidence, matched=fired)

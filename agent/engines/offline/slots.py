@@ -50,6 +50,8 @@ _AMOUNT_ATOMS = [
 _AMOUNT_GAP = re.compile(r"\s*(?:dan\s+|lebih\s+)?")
 _NUMERIC_DATE = re.compile(rf"{_B}(\d{{1,2}})[/\-.](\d{{1,2}})(?:[/\-.](\d{{4}}|\d{{2}}))?{_E}")
 _NAMED_DATE = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_RE})\b(?:\s+(\d{{4}}|\d{{2}})\b)?")
+_YEAR_FIRST = re.compile(rf"\b(\d{{4}})\s+(?:tanggal\s+)?(\d{{1,2}})\s+({_MONTH_RE})\b")
+_WORD_DAY = re.compile(rf"\b((?:{_NUM_WORD}\s+)*{_NUM_WORD})\s+(?=(?:{_MONTH_RE})\b)")
 _DAY_OF_MONTH = re.compile(rf"\btanggal\s+(\d{{1,2}})\b(?!\s*(?:[/\-.]\d|{_MONTH_RE}\b))")
 _LAST4 = re.compile(
     r"(?<![\d.,/:\-])\d{4}(?![\d.,/:\-%]|\s*(?:ribu|juta|rupiah|kali|bulan|tahun|%))"
@@ -218,7 +220,7 @@ def parse_date(text: str, today: date) -> date | None:
     Returns:
         The earliest-mentioned date in the text, or None.
     """
-    norm = normalise(text)
+    norm = _WORD_DAY.sub(lambda m: f"{int(_words_value(m.group(1)))} ", normalise(text))
     found: list[tuple[int, date | None]] = list(_relative_dates(norm, today))
     for m in _NAMED_DATE.finditer(norm):
         year = int(m.group(3)) if m.group(3) else None
@@ -251,6 +253,10 @@ def _birth_dates(norm: str, today: date) -> list[tuple[int, int, date]]:
             born = _safe_date(_birth_year(m.group(3), today), month, int(m.group(1)))
             if born is not None and date(1900, 1, 1) <= born <= today:
                 found.append((m.start(), m.end(), born))
+    for m in _YEAR_FIRST.finditer(norm):
+        born = _safe_date(int(m.group(1)), _MONTHS[m.group(3)], int(m.group(2)))
+        if born is not None and date(1900, 1, 1) <= born <= today:
+            found.append((m.start(), m.end(), born))
     return sorted(found)
 
 

@@ -1,0 +1,125 @@
+"""Normalise bot-voice Indonesian for matching, keeping a map back to the original text.
+
+Handles case, leetspeak and masking ("p3nj4r4", "b*ngsat"), spaced or dotted letters
+("a n j i n g", "p.e.n.j.a.r.a"), stretched letters ("tololll") and slang
+("lo", "gak", "bakal"), so one standard-Indonesian pattern catches the variants. Every
+character of the normalised text remembers where it came from, so a violation's span
+points at the words the author actually wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+SLANG_FILE = Path(__file__).parent / "slang.yaml"
+
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a",
+         "$": "s"}
+_SPACED = re.compile(r"\b(?:[a-z*][ .\-_]){2,}[a-z*]\b")
+_WORD = re.compile(r"[a-z0-9@$*]+")
+_STRETCH = re.compile(r"([a-z])\1{2,}")
+_URL = re.compile(r"https?://\S+")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """Normalised text plus, for each of its characters, the index it came from."""
+
+    text: str
+    origin: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a span of the normalised text back to the original text."""
+        if not self.origin or end <= start:
+            return (0, 0)
+        return (self.origin[start], self.origin[min(end, len(self.origin)) - 1] + 1)
+
+
+@lru_cache(maxsize=1)
+def slang_table() -> dict[str, str]:
+    """The slang-to-standard dictionary (data, reviewed with the rules)."""
+    data = yaml.safe_load(SLANG_FILE.read_text(encoding="utf-8")) or {}
+    return {str(k): str(v) for k, v in (data.get("slang") or {}).items()}
+
+
+def _lower(text: str) -> tuple[list[str], list[int]]:
+    chars, origin = [], []
+    for index, char in enumerate(text):
+        lowered = char.lower()
+        chars.append(lowered[0] if lowered else char)
+        origin.append(index)
+    return chars, origin
+
+
+def _deleet(chars: list[str]) -> None:
+    """Turn digits and symbols inside letter words into letters, in place (same length)."""
+    text = "".join(chars)
+    for match in _WORD.finditer(text):
+        word = match.group()
+        letters = sum(c.isalpha() for c in word)
+        if letters < 2 or word.startswith("rp") or not any(c in _LEET for c in word):
+            continue
+        for offset, char in enumerate(word):
+            if char in _LEET:
+                chars[match.start() + offset] = _LEET[char]
+
+
+def _drop(chars: list[str], origin: list[int], keep: list[bool]) -> tuple[list[str], list[int]]:
+    return ([c for c, k in zip(chars, keep, strict=True) if k],
+            [o for o, k in zip(origin, keep, strict=True) if k])
+
+
+def _join_spaced(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
+    """Remove the separators of spaced-out words: "a n j i n g" -> "anjing"."""
+    keep = [True] * len(chars)
+    for match in _SPACED.finditer("".join(chars)):
+        for index in range(match.start(), match.end()):
+            if chars[index] in " .-_":
+                keep[index] = False
+    return _drop(chars, origin, keep)
+
+
+def _unstretch(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
+    """Collapse three or more repeated letters to one: "tololll" -> "tolol"."""
+    keep = [True] * len(chars)
+    for match in _STRETCH.finditer("".join(chars)):
+        for index in range(match.start() + 1, match.end()):
+            keep[index] = False
+    return _drop(chars, origin, keep)
+
+
+def _standardise(chars: list[str], origin: list[int]) -> tuple[str, tuple[int, ...]]:
+    """Replace slang tokens by standard words; replaced characters map onto the token."""
+    table = slang_table()
+    text = "".join(chars)
+    out: list[str] = []
+    out_origin: list[int] = []
+    cursor = 0
+    for match in re.finditer(r"[a-z]+", text):
+        replacement = table.get(match.group())
+        if replacement is None:
+            continue
+        out.append(text[cursor : match.start()])
+        out_origin.extend(origin[cursor : match.start()])
+        first, last = origin[match.start()], origin[match.end() - 1]
+        out.append(replacement)
+        out_origin.extend(min(first + i, last) for i in range(len(replacement)))
+        cursor = match.end()
+    out.append(text[cursor:])
+    out_origin.extend(origin[cursor:])
+    return "".join(out), tuple(out_origin)
+
+
+def normalise(text: str) -> Normalised:
+    """Normalise a draft for rule matching (see the module docstring)."""
+    chars, origin = _lower(_URL.sub(lambda m: " " * len(m.group()), text))
+    _deleet(chars)
+    chars, origin = _join_spaced(chars, origin)
+    chars, origin = _unstretch(chars, origin)
+    standard, mapping = _standardise(chars, origin)
+    return Normalised(standard, mapping)
