@@ -90,6 +90,30 @@ def token(account_id: str) -> None:
 
 
 @app.command()
+def guard(
+    text: Annotated[
+        str | None, typer.Argument(help="Text to check (else JSON lines on stdin)")
+    ] = None,
+) -> None:
+    """Check drafts against the guardrail; prints one JSON object per input."""
+    from agent.guard_cli import judge, judge_lines
+    from guardrails import ComplianceGuard
+
+    checker = ComplianceGuard()
+    if text is not None:
+        sys.stdout.write(json.dumps(judge(checker, None, text, None), ensure_ascii=False) + "\n")
+        return
+    failed = False
+    for result in judge_lines(checker, sys.stdin):
+        failed |= "error" in result
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    if failed:
+        err.print('error: some input lines could not be read (see their "error" fields)')
+        raise typer.Exit(1)
+
+
+@app.command()
 def bench(
     out: Annotated[Path | None, typer.Option(help="Also write the JSON here")] = None,
 ) -> None:

@@ -10,6 +10,7 @@ from agent.protocols import Guard
 from agent.state import PER_TURN_RESET, AgentState
 from agent.tools import TOOLS, ToolContext, ToolDeps, run_tool
 from guardrails import GuardContext
+from guardrails.screening import screen_message
 
 MAX_TOOL_STEPS = 4
 _SHORT_CIRCUIT = ("empty", "garbage", "too_long")
@@ -34,6 +35,8 @@ async def screen_input(state: AgentState, *, max_chars: int) -> dict[str, Any]:
         text = text[:max_chars]
     elif _garbage(text):
         flags.append("garbage")
+    else:
+        flags.extend(sorted(screen_message(text).flags))
     updates: dict[str, Any] = {
         **PER_TURN_RESET,
         "flags": flags,

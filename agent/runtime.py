@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agent.clock import clock_for
+from agent.clock import Clock, clock_for
 from agent.config import Settings
+from agent.engines.base import Engine
 from agent.engines.offline.engine import OfflineEngine
 from agent.graph import build_graph
 from agent.policy import load_policy
 from agent.portfolio import load_portfolio
 from agent.service import ChatService
 from agent.storage import CaseBook, Store, init_database, make_engine
+from agent.storage.checkpoints import InlineSqliteSaver
 from agent.tools import ToolDeps
 from guardrails import ComplianceGuard
 
@@ -25,7 +26,10 @@ log = logging.getLogger("santun")
 
 @asynccontextmanager
 async def open_service(
-    settings: Settings, *, persist_checkpoints: bool = True
+    settings: Settings,
+    *,
+    persist_checkpoints: bool = True,
+    engine_factory: Callable[[Clock], Engine] | None = None,
 ) -> AsyncIterator[ChatService]:
     """Open the database, load demo data on first run, build the graph, yield the service."""
     if settings.resolved_engine == "llm":
@@ -42,14 +46,16 @@ async def open_service(
         signing_key=settings.signing_key(),
         public_url=settings.base_public_url(),
     )
-    engine = OfflineEngine(clock, max_chars=settings.max_message_chars)
+    engine = (
+        engine_factory(clock)
+        if engine_factory is not None
+        else OfflineEngine(clock, max_chars=settings.max_message_chars)
+    )
     guard = ComplianceGuard()
     try:
         if persist_checkpoints:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
-                await saver.conn.execute("PRAGMA journal_mode=WAL")
-                await saver.conn.execute("PRAGMA synchronous=NORMAL")
+            with InlineSqliteSaver.open(settings.checkpoint_path) as saver:
                 yield _service(settings, engine, guard, deps, store, saver)
         else:
             yield _service(settings, engine, guard, deps, store, InMemorySaver())
@@ -59,11 +65,11 @@ async def open_service(
 
 def _service(
     settings: Settings,
-    engine: OfflineEngine,
+    engine: Engine,
     guard: ComplianceGuard,
     deps: ToolDeps,
     store: Store,
-    saver: AsyncSqliteSaver | InMemorySaver,
+    saver: InlineSqliteSaver | InMemorySaver,
 ) -> ChatService:
     graph = build_graph(
         engine=engine,

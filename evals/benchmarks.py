@@ -13,7 +13,9 @@ from typing import Any
 from agent.config import Settings
 from agent.engines.offline.nlu import understand
 from agent.runtime import open_service
+from evals.guard import load_guard_set
 from evals.nlu import DEV_SET, load_nlu_set
+from guardrails import ComplianceGuard
 
 BENCH_NOW = datetime.fromisoformat("2026-11-23T10:00:00+07:00")
 TURNS_PER_SESSION = 10
@@ -80,6 +82,33 @@ async def bench_turns(texts: list[str], data_dir: Path) -> dict[str, float]:
     return summary(samples)
 
 
+def guard_drafts(size: int = 400) -> list[str]:
+    """400-character drafts stitched from the guardrail dev set's sentences, in order."""
+    texts = [item.text for item in load_guard_set()]
+    drafts: list[str] = []
+    for start in range(len(texts)):
+        draft = ""
+        index = start
+        while len(draft) < size:
+            draft += texts[index % len(texts)] + " "
+            index += 1
+        drafts.append(draft[:size])
+    return drafts
+
+
+def bench_guard(rounds: int = 3) -> dict[str, float]:
+    """Latency of one full wording check of a 400-character draft (one core, in process)."""
+    guard = ComplianceGuard()
+    drafts = guard_drafts()
+    samples: list[float] = []
+    for _ in range(rounds):
+        for draft in drafts:
+            started = time.perf_counter()
+            guard.check(draft)
+            samples.append((time.perf_counter() - started) * 1000)
+    return summary(samples)
+
+
 async def run_benchmarks() -> dict[str, Any]:
     """Run every benchmark and return one JSON-ready report."""
     texts = [item.text for item in load_nlu_set(DEV_SET)]
@@ -90,6 +119,7 @@ async def run_benchmarks() -> dict[str, Any]:
         "dataset": {"name": DEV_SET.name, "utterances": len(texts)},
         "offline_turn": turns,
         "nlu_understand": bench_nlu(texts),
-        "targets": {"offline_turn_p95_ms": 30.0},
-        "within_target": turns["p95_ms"] <= 30.0,
+        "guard_check_400_chars": (guard := bench_guard()),
+        "targets": {"offline_turn_p95_ms": 30.0, "guard_check_p95_ms": 2.0},
+        "within_target": turns["p95_ms"] <= 30.0 and guard["p95_ms"] <= 2.0,
     }

@@ -50,7 +50,7 @@ class GuardContext:
         Raises:
             ValueError: on an unknown key or a value of the wrong type.
         """
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown context keys: {sorted(unknown)}")

@@ -15,6 +15,7 @@ class Violation:
     span: tuple[int, int]
     message: str
     severity: str = "block"
+    basis: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of ``santun guard`` and the HTTP API."""

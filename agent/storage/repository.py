@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, String, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.portfolio import Account
@@ -41,9 +41,14 @@ class Store:
 
     def get_account(self, account_id: str) -> Account | None:
         """Return an account with its current statement, loan, dispute and promise."""
+        params = {"account_id": account_id}
         with self._factory() as db:
-            row = db.get(AccountRow, account_id)
-            return None if row is None else _to_account(db, row)
+            found = db.execute(_ACCOUNT_QUERY, params).mappings().first()
+            if found is None:
+                return None
+            dispute = db.execute(_DISPUTE_QUERY, params).mappings().first()
+            promise = db.execute(_PROMISE_QUERY, params).mappings().first()
+        return _to_account(found, dispute, promise)
 
     def as_of(self, account_id: str) -> date | None:
         """Return the date the account's stored figures are as of."""
@@ -133,14 +138,9 @@ class Store:
         at: datetime,
     ) -> int:
         """Store a processed message, its answer and its audit event in one transaction."""
+        turn = int(audit.get("turn") or 0)
         with self.transaction() as db:
             db.add(AuditEventRow(session_id=session_id, kind="turn", created_at=at, payload=audit))
-            turn = 1 + int(
-                db.scalar(
-                    select(func.count(MessageRow.id)).where(MessageRow.session_id == session_id)
-                )
-                or 0
-            )
             db.add(
                 MessageRow(
                     session_id=session_id,
@@ -172,65 +172,67 @@ class Store:
             return [{"kind": r.kind, "at": r.created_at, **r.payload} for r in rows]
 
 
-def _to_account(db: Session, row: AccountRow) -> Account:
-    data: dict[str, Any] = {
-        c.name: getattr(row, c.name) for c in AccountRow.__table__.columns if c.name != "as_of"
-    }
-    statement = db.scalar(
-        select(CardStatementRow).where(CardStatementRow.account_id == row.account_id)
+_STATEMENT_FIELDS = (
+    "statement_date",
+    "due_date",
+    "principal",
+    "interest",
+    "late_fee",
+    "total_due",
+    "minimum_due",
+)
+_ACCOUNT_FIELDS = tuple(c.name for c in AccountRow.__table__.columns if c.name != "as_of")
+_ID: BindParameter[str] = bindparam("account_id", type_=String())
+# Built once: composing SQLAlchemy statements per call costs more than running them.
+_ACCOUNT_QUERY = (
+    select(
+        *(getattr(AccountRow, f) for f in _ACCOUNT_FIELDS),
+        *(getattr(CardStatementRow, f).label(f"s_{f}") for f in _STATEMENT_FIELDS),
+        CardStatementRow.id.label("statement_id"),
+        LoanRow.details.label("loan"),
     )
+    .outerjoin(CardStatementRow, CardStatementRow.account_id == AccountRow.account_id)
+    .outerjoin(LoanRow, LoanRow.account_id == AccountRow.account_id)
+    .where(AccountRow.account_id == _ID)
+)
+_DISPUTE_QUERY = (
+    select(
+        DisputeRow.reference,
+        DisputeRow.amount,
+        DisputeRow.reason,
+        DisputeRow.opened,
+        DisputeRow.status,
+    )
+    .where(DisputeRow.account_id == _ID)
+    .order_by((DisputeRow.status == "open").desc(), DisputeRow.id.desc())
+    .limit(1)
+)
+_PROMISE_QUERY = (
+    select(
+        PromiseRow.promised_date.label("date"),
+        PromiseRow.amount,
+        PromiseRow.recorded_at,
+    )
+    .where(PromiseRow.account_id == _ID, PromiseRow.status == "open")
+    .order_by(PromiseRow.id.desc())
+    .limit(1)
+)
+
+
+def _to_account(found: Any, dispute: Any | None, promise: Any | None) -> Account:
+    data: dict[str, Any] = {name: found[name] for name in _ACCOUNT_FIELDS}
     data["statement"] = (
+        None if found["statement_id"] is None else {k: found[f"s_{k}"] for k in _STATEMENT_FIELDS}
+    )
+    data["loan"] = found["loan"]
+    data["dispute"] = None if dispute is None else dict(dispute)
+    data["promise_to_pay"] = (
         None
-        if statement is None
+        if promise is None
         else {
-            k: getattr(statement, k)
-            for k in (
-                "statement_date",
-                "due_date",
-                "principal",
-                "interest",
-                "late_fee",
-                "total_due",
-                "minimum_due",
-            )
+            "date": promise["date"],
+            "amount": promise["amount"],
+            "recorded": promise["recorded_at"].date(),
         }
     )
-    loan = db.scalar(select(LoanRow).where(LoanRow.account_id == row.account_id))
-    data["loan"] = None if loan is None else loan.details
-    data["dispute"] = _current_dispute(db, row.account_id)
-    data["promise_to_pay"] = _open_promise(db, row.account_id)
     return Account.model_validate(data, strict=False)
-
-
-def _current_dispute(db: Session, account_id: str) -> dict[str, Any] | None:
-    dispute = db.scalar(
-        select(DisputeRow)
-        .where(DisputeRow.account_id == account_id)
-        .order_by((DisputeRow.status == "open").desc(), DisputeRow.id.desc())
-        .limit(1)
-    )
-    if dispute is None:
-        return None
-    return {
-        "reference": dispute.reference,
-        "amount": dispute.amount,
-        "reason": dispute.reason,
-        "opened": dispute.opened,
-        "status": dispute.status,
-    }
-
-
-def _open_promise(db: Session, account_id: str) -> dict[str, Any] | None:
-    promise = db.scalar(
-        select(PromiseRow)
-        .where(PromiseRow.account_id == account_id, PromiseRow.status == "open")
-        .order_by(PromiseRow.id.desc())
-        .limit(1)
-    )
-    if promise is None:
-        return None
-    return {
-        "date": promise.promised_date,
-        "amount": promise.amount,
-        "recorded": promise.recorded_at.date(),
-    }

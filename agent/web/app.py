@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from html import escape
@@ -12,7 +12,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from agent import tokens
+from agent.clock import Clock
 from agent.config import Settings, get_settings
+from agent.engines.base import Engine
 from agent.formatting import rupiah, tanggal
 from agent.runtime import open_service
 from agent.service import ChatService, UnknownSessionError
@@ -27,13 +29,15 @@ UNKNOWN_SESSION = "Sesi tidak ditemukan. Silakan mulai percakapan baru."
 BAD_TOKEN = "Token sesi tidak valid atau sudah kedaluwarsa. Silakan masuk kembali."
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine_factory: Callable[[Clock], Engine] | None = None
+) -> FastAPI:
     """Create the app; the service is built in the lifespan from the settings."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_service(settings) as service:
+        async with open_service(settings, engine_factory=engine_factory) as service:
             app.state.service = service
             app.state.session_limiter = RateLimiter(settings.rate_limit_session_per_minute)
             app.state.ip_limiter = RateLimiter(settings.rate_limit_ip_per_minute)

@@ -28,9 +28,9 @@ DEV_FLOOR = 0.95
 # 5-fold CV over dev1+dev2 (python -m evals.train_nlu), measured 0.9957; floor = that - 3 pts.
 CV_FLOOR = 0.9657
 CV_INFORMAL_FLOOR = 0.9654  # measured 0.9954 - 3 pts
-# Held-out set, measured once after development froze: HOLDOUT_MEASURED; floor = that - 3 pts.
-HOLDOUT_FLOOR = 0.0
-HOLDOUT_DISTRESS_MIN_HITS = 0  # measured distress hits on the held-out set minus one item
+# Held-out set, measured once after development froze: 0.9524 (200/210); floor = that - 3 pts.
+HOLDOUT_FLOOR = 0.9224
+HOLDOUT_DISTRESS_MIN_HITS = 9  # measured 10/10 distress items recognised, minus one item
 
 
 def _distress_recall(items: list[NluItem]) -> float:

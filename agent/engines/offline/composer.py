@@ -9,7 +9,15 @@ from agent.engines.offline.planner import ACCOUNT_INTENTS
 from agent.engines.offline.templates import TemplateBook
 from agent.state import AgentState
 
-_SIMPLE = ("greeting", "ask_identity", "abusive", "third_party", "thanks_bye", "out_of_scope")
+_SIMPLE = (
+    "greeting",
+    "ask_identity",
+    "abusive",
+    "third_party",
+    "thanks_bye",
+    "out_of_scope",
+    "injection",
+)
 
 
 class Composer:

@@ -38,7 +38,9 @@ class OfflineEngine:
         slots = {k: _jsonable(v) for k, v in result.slots.model_dump().items() if v is not None}
         if state.get("pending_promise"):
             slots = {**_promise_slots(state.get("user_text", ""), today), **slots}
-        intent = _follow_up_intent(result.intent, slots, state)
+        intent = _screened_intent(
+            _follow_up_intent(result.intent, slots, state), state.get("flags", [])
+        )
         updates: dict[str, Any] = {
             "intent": intent,
             "slots": slots,
@@ -108,6 +110,19 @@ def _follow_up_intent(intent: str, slots: dict[str, Any], state: AgentState) -> 
         and (intent in _FOLLOW_UP_INTENTS)
     ):
         return "promise_to_pay"
+    return intent
+
+
+def _screened_intent(intent: str, flags: list[str]) -> str:
+    """Safety signals of the input screen take precedence over the NLU's reading."""
+    if "distress" in flags:
+        return "distress"
+    if "third_party" in flags and intent != "distress":
+        return "third_party"
+    if "injection" in flags and intent not in ("distress", "third_party"):
+        return "injection"
+    if "abuse" in flags and intent == "out_of_scope":
+        return "abusive"
     return intent
 
 

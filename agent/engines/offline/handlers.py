@@ -42,7 +42,8 @@ def _balance(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> li
     parts: list[Part] = [
         (f"{key}{suffix}" if key != "minimum_not" else "minimum_not_offered", values)
     ]
-    if key == "balance" and not (dispute and state.get("payment_asked")):
+    calm = state.get("distress") or (dispute and state.get("payment_asked"))
+    if key == "balance" and not calm:
         parts.append(("nudge", {}))
     return parts
 
