@@ -19,7 +19,8 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[test]'
 	touch $@ $(APP_STAMP)
 
-run: $(APP_STAMP)  ## install, load demo data on first start, serve on 127.0.0.1:8000
+run: $(APP_STAMP)  ## install, build the knowledge index if missing or stale, serve on 127.0.0.1:8000
+	$(BIN)/santun ingest
 	$(BIN)/santun serve --host 127.0.0.1 --port 8000
 
 test: $(TEST_STAMP)  ## install what tests need and run them

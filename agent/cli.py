@@ -90,6 +90,62 @@ def token(account_id: str) -> None:
 
 
 @app.command()
+def ingest() -> None:
+    """(Re)build the knowledge index; unchanged passages are not re-embedded."""
+    import time
+
+    from rich.progress import Progress
+
+    from knowledge.index import (
+        chroma_client,
+        ingest,
+        load_default_corpus,
+        make_embedder,
+        open_collection,
+    )
+
+    settings = get_settings()
+    started = time.perf_counter()
+    passages = load_default_corpus()
+    embedder = make_embedder(settings.embedder)
+    collection = open_collection(
+        chroma_client(settings.resolved_index_dir, settings.chroma_url), embedder
+    )
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("Embedding passages", total=len(passages))
+        embedded, deleted = ingest(
+            collection, embedder, passages, lambda n: progress.advance(task, n)
+        )
+    console.print(
+        f"Index ready: {len(passages)} passages, {embedded} embedded, {deleted} removed, "
+        f"embedder {embedder.name}, {time.perf_counter() - started:.1f} s",
+        highlight=False,
+    )
+
+
+@app.command()
+def search(
+    query: str,
+    k: Annotated[int, typer.Option(help="How many passages", min=1, max=20)] = 3,
+) -> None:
+    """Print the top passages for a query as JSON."""
+    from agent.clock import clock_for, local_today
+    from knowledge.index import open_retriever
+
+    settings = get_settings()
+    clock = clock_for(settings.now)
+    retriever = open_retriever(
+        settings.resolved_index_dir,
+        settings.chroma_url,
+        lambda: local_today(clock, None),
+        settings.embedder,
+    )
+    hits = retriever.search(query, k=k)
+    rows = [{"id": h.id, "title": h.title, "source": h.source, "score": h.score} for h in hits]
+    sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+
+
+@app.command()
 def guard(
     text: Annotated[
         str | None, typer.Argument(help="Text to check (else JSON lines on stdin)")

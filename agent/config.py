@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".santun")
     database_url: str | None = None
     chroma_url: str | None = None
+    index_dir: Path | None = None
+    embedder: Literal["use", "e5"] = "use"
     secret_key: SecretStr | None = None
     public_url: str | None = None
     now: datetime | None = None
@@ -58,6 +60,11 @@ class Settings(BaseSettings):
     def checkpoint_path(self) -> Path:
         """Where the LangGraph SQLite checkpoints live."""
         return self.data_dir / "checkpoints.db"
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        """Where embedded Chroma keeps the vector index."""
+        return self.index_dir or self.data_dir
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: ``SANTUN_DATABASE_URL`` or SQLite under the data dir."""

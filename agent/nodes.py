@@ -10,6 +10,7 @@ from agent.protocols import Guard
 from agent.state import PER_TURN_RESET, AgentState
 from agent.tools import TOOLS, ToolContext, ToolDeps, run_tool
 from guardrails import GuardContext
+from guardrails.contextual import amounts_in
 from guardrails.screening import screen_message
 
 MAX_TOOL_STEPS = 4
@@ -137,9 +138,15 @@ async def compose(state: AgentState, *, engine: Engine) -> dict[str, Any]:
 def guard_context(state: AgentState) -> GuardContext:
     """The facts the guardrail checks a draft against: this turn's tools and the session."""
     amounts: set[int] = set()
+    public: set[int] = set()
+    cited: list[str] = []
     offers = {o["plan"] for o in state.get("offers", [])}
     for call in state.get("tool_calls", []):
         result = call.get("result", {})
+        if call["name"] == "search_knowledge":
+            public.update(*(amounts_in(p["text"]) for p in result.get("passages", [])))
+            cited.extend(p["text"].strip() for p in result.get("passages", []))
+            continue
         amounts.update(_ints(result))
         offers.update(o["plan"] for o in result.get("offers", []))
         if "offer" in result:
@@ -148,6 +155,8 @@ def guard_context(state: AgentState) -> GuardContext:
     return GuardContext(
         verified=bool(state.get("verified_account")) and not third_party,
         known_amounts=frozenset(amounts),
+        public_amounts=frozenset(public),
+        cited=tuple(cited),
         offers=frozenset(offers),
         distress=bool(state.get("distress")),
         speaker="third_party" if third_party else "debtor",

@@ -11,6 +11,11 @@ from guardrails.verdict import Verdict
 class Guard(Protocol):
     """Checks a draft reply and returns a frozen verdict."""
 
+    @property
+    def version(self) -> str:
+        """The rule catalogue's version, recorded with every verdict in the audit trail."""
+        ...
+
     def check(self, text: str, context: GuardContext | None = None) -> Verdict:
         """Return whether the draft may be sent, with the violations found."""
         ...

@@ -5,23 +5,45 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.clock import Clock, clock_for
+from agent.clock import Clock, clock_for, local_today
 from agent.config import Settings
 from agent.engines.base import Engine
 from agent.engines.offline.engine import OfflineEngine
 from agent.graph import build_graph
 from agent.policy import load_policy
 from agent.portfolio import load_portfolio
+from agent.protocols import Retriever
 from agent.service import ChatService
 from agent.storage import CaseBook, Store, init_database, make_engine
 from agent.storage.checkpoints import InlineSqliteSaver
 from agent.tools import ToolDeps
 from guardrails import ComplianceGuard
+from knowledge.index import open_retriever
 
 log = logging.getLogger("santun")
+
+
+class LazyRetriever:
+    """Opens the knowledge index on first use (the CLI chat may never need it)."""
+
+    def __init__(self, factory: Callable[[], Retriever]) -> None:
+        """Remember how to open the retriever."""
+        self._factory = factory
+        self._retriever: Retriever | None = None
+
+    def load(self) -> Retriever:
+        """Open the index now (refreshing what changed) and keep it."""
+        if self._retriever is None:
+            self._retriever = self._factory()
+        return self._retriever
+
+    def search(self, query: str, k: int = 3, product: str | None = None) -> list[Any]:
+        """Search, opening the index first if needed."""
+        return self.load().search(query, k=k, product=product)
 
 
 @asynccontextmanager
@@ -30,6 +52,7 @@ async def open_service(
     *,
     persist_checkpoints: bool = True,
     engine_factory: Callable[[Clock], Engine] | None = None,
+    eager_retriever: bool = False,
 ) -> AsyncIterator[ChatService]:
     """Open the database, load demo data on first run, build the graph, yield the service."""
     if settings.resolved_engine == "llm":
@@ -38,6 +61,16 @@ async def open_service(
     db_engine = make_engine(settings.resolved_database_url())
     factory = init_database(db_engine, load_portfolio())
     store = Store(factory)
+    retriever = LazyRetriever(
+        lambda: open_retriever(
+            settings.resolved_index_dir,
+            settings.chroma_url,
+            lambda: local_today(clock, None),
+            settings.embedder,
+        )
+    )
+    if eager_retriever:
+        retriever.load()
     deps = ToolDeps(
         store=store,
         cases=CaseBook(factory),
@@ -45,6 +78,7 @@ async def open_service(
         clock=clock,
         signing_key=settings.signing_key(),
         public_url=settings.base_public_url(),
+        retriever=retriever,
     )
     engine = (
         engine_factory(clock)

@@ -152,6 +152,7 @@ class ChatService:
             "handoff": bool(out.get("handoff")),
             "engine": self.engine.name,
             "prompt_version": self.engine.version,
+            "guard_version": self.guard.version,
             "latency_ms": round(latency_ms, 2),
         }
 

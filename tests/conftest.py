@@ -38,8 +38,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One vector index for the whole test session (ingest is idempotent)."""
+    return tmp_path_factory.mktemp("index")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, index_dir: Path) -> Settings:
     """Settings with a private data dir, a pinned clock and a fixed secret."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -48,6 +54,7 @@ def settings(tmp_path: Path) -> Settings:
         now=DEMO_NOW,
         secret_key="test-secret-key",  # type: ignore[arg-type]
         public_url="http://testserver",
+        index_dir=index_dir,
     )
 
 

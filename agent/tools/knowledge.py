@@ -34,7 +34,12 @@ def search_knowledge(deps: ToolDeps, ctx: ToolContext, args: SearchArgs) -> dict
                 "text": p.text,
                 "score": round(float(p.score), 4),
                 "current": bool(getattr(p, "current", True)),
+                "effective_to": _iso(getattr(getattr(p, "passage", None), "effective_to", None)),
             }
             for p in passages
         ]
     }
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else str(value)

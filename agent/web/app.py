@@ -37,7 +37,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_service(settings, engine_factory=engine_factory) as service:
+        async with open_service(
+            settings, engine_factory=engine_factory, eager_retriever=True
+        ) as service:
             app.state.service = service
             app.state.session_limiter = RateLimiter(settings.rate_limit_session_per_minute)
             app.state.ip_limiter = RateLimiter(settings.rate_limit_ip_per_minute)

@@ -192,11 +192,13 @@ def _complaint(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> 
 
 def _rights(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> list[Part]:
     r = _result(calls, "search_knowledge")
-    passages = [p for p in (r or {}).get("passages", []) if p.get("current", True)]
+    passages = (r or {}).get("passages", [])
     if not passages:
         return [("rights_unavailable", {})]
     top = passages[0]
-    return [("rights_answer", {"answer": f"{top['text'].strip()} [{top['id']}]"})]
+    if not top.get("current", True):
+        return [("rights_outdated", {"p": top, "until": top.get("effective_to")})]
+    return [("rights_answer", {"answer": top["text"].strip()}), ("citation_note", {"p": top})]
 
 
 def _handoff(book: TemplateBook, state: AgentState, calls: dict[str, Any]) -> list[Part]:

@@ -1,0 +1,67 @@
+"""Retrieval evaluation: recall@3 and MRR@10 over labelled debtor questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from knowledge.retriever import HybridRetriever
+
+RETRIEVAL_SET = Path(__file__).resolve().parent / "datasets" / "retrieval.yaml"
+
+
+class RetrievalItem(BaseModel):
+    """A debtor's question and the passages that answer it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    query: str
+    relevant: list[str] = Field(min_length=1)
+    style: Literal["formal", "informal"] = "formal"
+    product: Literal["kartu_kredit", "kta"] | None = None
+
+
+class RetrievalReport(BaseModel):
+    """Aggregate retrieval metrics."""
+
+    queries: int
+    recall_at_3: float
+    mrr_at_10: float
+    recall_at_3_informal: float
+    misses: list[tuple[str, list[str], list[str]]]
+
+
+def load_retrieval_set(path: Path = RETRIEVAL_SET) -> list[RetrievalItem]:
+    """Read the labelled retrieval set."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [RetrievalItem.model_validate(item) for item in data["items"]]
+
+
+def evaluate_retrieval(items: list[RetrievalItem], retriever: HybridRetriever) -> RetrievalReport:
+    """Recall@3 (any relevant passage in the top 3) and MRR@10 (first relevant rank)."""
+    hits3 = informal = informal_hits = 0
+    reciprocal = 0.0
+    misses = []
+    for item in items:
+        ranked = [h.id for h in retriever.search(item.query, k=10, product=item.product)]
+        relevant = set(item.relevant)
+        found = any(pid in relevant for pid in ranked[:3])
+        hits3 += found
+        if item.style == "informal":
+            informal += 1
+            informal_hits += found
+        rank = next((i for i, pid in enumerate(ranked, 1) if pid in relevant), None)
+        reciprocal += 1 / rank if rank else 0.0
+        if not found:
+            misses.append((item.query, item.relevant, ranked[:3]))
+    total = max(len(items), 1)
+    return RetrievalReport(
+        queries=len(items),
+        recall_at_3=round(hits3 / total, 4),
+        mrr_at_10=round(reciprocal / total, 4),
+        recall_at_3_informal=round(informal_hits / max(informal, 1), 4),
+        misses=misses,
+    )
