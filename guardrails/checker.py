@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from guardrails.catalogue import Catalogue, Rule, load_catalogue
 from guardrails.context import GuardContext
-from guardrails.contextual import ContactRules, contextual_violations
+from guardrails.contextual import ContactRules, context_free_violations, contextual_violations
 from guardrails.normaliser import Normalised, normalise
+from guardrails.prefilter import ScanPlan
 from guardrails.verdict import Verdict, Violation
 
 _WORD = re.compile(r"[a-z]+")
@@ -25,6 +27,8 @@ class ComplianceGuard:
         """Use the packaged catalogue and the policy's contact rules unless others are given."""
         self.catalogue = catalogue or load_catalogue()
         self.contact_rules = contact_rules or ContactRules()
+        self._basis = {rule.id: rule.legal_basis for rule in self.catalogue.rules}
+        self._plan = ScanPlan(self.catalogue.wording_rules)
 
     @property
     def version(self) -> str:
@@ -35,15 +39,21 @@ class ComplianceGuard:
         """Return the verdict for one draft; without context only wording rules apply."""
         norm = normalise(text)
         found = list(self._wording(norm))
+        extra = list(context_free_violations(text, norm, context))
         if context is not None:
-            found.extend(contextual_violations(norm, context, self.contact_rules))
+            extra.extend(
+                v
+                for v in contextual_violations(norm, context, self.contact_rules)
+                if not _inside_cited(text, v.span, context.cited)
+            )
+        found.extend(replace(v, basis=v.basis or self._basis.get(v.rule, "")) for v in extra)
         found = _dedupe(found)
         blocking = any(v.severity == "block" for v in found)
         return Verdict(allowed=not blocking, violations=tuple(found))
 
     def _wording(self, norm: Normalised) -> Iterator[Violation]:
-        for rule in self.catalogue.wording_rules:
-            for pattern in rule.patterns:
+        for rule, patterns in self._plan.candidates(norm.text):
+            for pattern in patterns:
                 for match in pattern.finditer(norm.text):
                     if self._excused(rule, norm.text, match):
                         continue
@@ -53,6 +63,7 @@ class ComplianceGuard:
                         span=norm.span(match.start(), match.end()),
                         message=rule.description,
                         severity=rule.severity,
+                        basis=rule.legal_basis,
                     )
                     break
 
@@ -67,21 +78,56 @@ class ComplianceGuard:
         )
 
     def _negated(self, text: str, start: int) -> bool:
-        """True when the nearest non-auxiliary word before the match, in its clause, negates."""
+        """True when a negation precedes the match in its clause and governs it.
+
+        The nearest non-auxiliary word decides, as before; in addition a negation a few words
+        further back (within ``negation_window``) counts -- "kami tidak akan datang
+        beramai-ramai" -- unless it belongs to a condition or relative clause ("kalau tidak
+        bayar ...", "yang tidak membayar ...") or only intensifies ("tidak segan ...").
+        """
         clause_start = max(text.rfind(c, 0, start) for c in _CLAUSE_BREAK) + 1
         before = _WORD.findall(text[clause_start:start])[-self.catalogue.negation_window :]
-        for word in reversed(before):
-            if word in self.catalogue.negations:
-                return True
-            if word not in self.catalogue.auxiliaries:
-                return False
+        for index in range(len(before) - 1, -1, -1):
+            if before[index] not in self.catalogue.negations:
+                continue
+            previous = before[index - 1] if index else ""
+            following = before[index + 1] if index + 1 < len(before) else ""
+            if previous in _CONDITIONS or following in _NOT_GOVERNING:
+                continue
+            return True
         return False
+
+
+# A negation right after these words sits in a condition or relative clause and does not
+# negate the threat that follows: "kalau tidak bayar kami laporkan", "yang belum membayar".
+_CONDITIONS = frozenset(
+    "kalau jika bila apabila seandainya andai asal asalkan selama sampai hingga sebelum karena "
+    "sebab yang kecuali".split()
+)
+# A negation followed by these words intensifies, states non-payment or asks a rhetorical
+# question instead of denying: "kami tidak segan ...", "tidak main-main", "tidak bayar",
+# "jangan sampai ...", "tidak takut azab?", "apa tidak malu?".
+_NOT_GOVERNING = frozenset(
+    "segan ragu main tinggal bayar membayar dibayar melunasi dilunasi lunas mampu sanggup "
+    "pilihan peduli kenal sampai takut malu kasihan sadar ingat".split()
+)
 
 
 def _around(text: str, start: int, end: int, breaks: str) -> str:
     left = max(text.rfind(c, 0, start) for c in breaks) + 1
     rights = [i for i in (text.find(c, end) for c in breaks) if i >= 0]
     return text[left : min(rights) if rights else len(text)]
+
+
+def _inside_cited(text: str, span: tuple[int, int], cited: tuple[str, ...]) -> bool:
+    """Whether a span lies inside a quoted, compliance-reviewed knowledge passage."""
+    for passage in cited:
+        start = text.find(passage)
+        while start >= 0:
+            if start <= span[0] and span[1] <= start + len(passage):
+                return True
+            start = text.find(passage, start + 1)
+    return False
 
 
 def _dedupe(violations: list[Violation]) -> list[Violation]:

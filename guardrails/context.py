@@ -26,6 +26,8 @@ class GuardContext:
         product: the account's product, when known.
         kol: the account's collectability grade (1-5), when known.
         check_amounts: whether amounts must be grounded (on inside the agent).
+        cited: texts quoted verbatim from reviewed knowledge passages; contextual checks
+            (account facts, discounts) do not apply inside them, wording rules still do.
     """
 
     verified: bool = False
@@ -42,6 +44,7 @@ class GuardContext:
     product: str | None = None
     kol: int | None = None
     check_amounts: bool = True
+    cited: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GuardContext:
@@ -58,6 +61,8 @@ class GuardContext:
         for key in ("known_amounts", "public_amounts"):
             if key in values:
                 values[key] = frozenset(int(v) for v in values[key])
+        if "cited" in values:
+            values["cited"] = tuple(str(v) for v in values["cited"])
         if "offers" in values:
             values["offers"] = frozenset(str(v) for v in values["offers"])
         if values.get("local_time") is not None:

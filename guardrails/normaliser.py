@@ -18,8 +18,18 @@ import yaml
 
 SLANG_FILE = Path(__file__).parent / "slang.yaml"
 
-_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a",
-         "$": "s"}
+_LEET = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+}
 _SPACED = re.compile(r"\b(?:[a-z*][ .\-_]){2,}[a-z*]\b")
 _WORD = re.compile(r"[a-z0-9@$*]+")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
@@ -70,16 +80,23 @@ def _deleet(chars: list[str]) -> None:
 
 
 def _drop(chars: list[str], origin: list[int], keep: list[bool]) -> tuple[list[str], list[int]]:
-    return ([c for c, k in zip(chars, keep, strict=True) if k],
-            [o for o, k in zip(origin, keep, strict=True) if k])
+    return (
+        [c for c, k in zip(chars, keep, strict=True) if k],
+        [o for o, k in zip(origin, keep, strict=True) if k],
+    )
 
 
 def _join_spaced(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
-    """Remove the separators of spaced-out words: "a n j i n g" -> "anjing"."""
+    """Remove the separators of spaced-out words: "a n j i n g" -> "anjing".
+
+    Only the separator used inside the word is removed, so a space between two dotted words
+    stays: "f.o.t.o k.t.p" -> "foto ktp".
+    """
     keep = [True] * len(chars)
     for match in _SPACED.finditer("".join(chars)):
+        separator = chars[match.start() + 1]
         for index in range(match.start(), match.end()):
-            if chars[index] in " .-_":
+            if chars[index] == separator:
                 keep[index] = False
     return _drop(chars, origin, keep)
 

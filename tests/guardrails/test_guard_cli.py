@@ -8,16 +8,25 @@ import sys
 
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent.cli", "guard", *args], input=stdin,
-                          text=True, capture_output=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli", "guard", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_json_lines_in_verdict_lines_out() -> None:
     lines = [
         {"id": "1", "text": "Kalau tidak bayar, Anda bisa dipenjara."},
         {"id": "2", "text": "Anda tidak akan dipenjara karena utang."},
-        {"id": 3, "text": "Total tagihan Rp12.000.000.",
-         "context": {"verified": True, "known_amounts": [12450000]}},
+        {
+            "id": 3,
+            "text": "Total tagihan Rp12.000.000.",
+            "context": {"verified": True, "known_amounts": [12450000]},
+        },
         {"id": "4", "text": "Total tagihan Rp12.000.000."},
     ]
     result = run(stdin="\n".join(json.dumps(line) for line in lines) + "\n")
@@ -39,8 +48,10 @@ def test_single_text_argument() -> None:
 
 
 def test_bad_lines_get_clear_errors_and_others_still_answered() -> None:
-    stdin = 'not json\n{"id": "x"}\n{"id": "y", "text": "Halo", "context": {"colour": 1}}\n' \
-            '{"id": "z", "text": "Terima kasih."}\n'
+    stdin = (
+        'not json\n{"id": "x"}\n{"id": "y", "text": "Halo", "context": {"colour": 1}}\n'
+        '{"id": "z", "text": "Terima kasih."}\n'
+    )
     result = run(stdin=stdin)
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 1 and "error" in result.stderr

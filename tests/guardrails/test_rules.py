@@ -38,7 +38,12 @@ def test_negation_is_scoped_to_its_clause() -> None:
 
 
 def test_obfuscated_spellings_are_caught() -> None:
-    for text in ("lo bakal d1p3nj4r4", "dasar b*ngsat", "a n j i n g", "lo bakal masuk p.e.n.j.a.r.a"):
+    for text in (
+        "lo bakal d1p3nj4r4",
+        "dasar b*ngsat",
+        "a n j i n g",
+        "lo bakal masuk p.e.n.j.a.r.a",
+    ):
         assert not GUARD.check(f"Kalau ga bayar, {text}").allowed, text
 
 

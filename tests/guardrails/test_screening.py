@@ -27,8 +27,13 @@ def test_signals(text: str, flag: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["berapa tagihan saya?", "saya mau bayar minggu depan", "HP saya mati kemarin",
-     "kartu saya ujungnya 9054", "instruksi pembayaran lewat VA gimana?"],
+    [
+        "berapa tagihan saya?",
+        "saya mau bayar minggu depan",
+        "HP saya mati kemarin",
+        "kartu saya ujungnya 9054",
+        "instruksi pembayaran lewat VA gimana?",
+    ],
 )
 def test_ordinary_messages_raise_nothing(text: str) -> None:
     assert screen_message(text).flags == frozenset()
