@@ -150,12 +150,19 @@ def guard(
     text: Annotated[
         str | None, typer.Argument(help="Text to check (else JSON lines on stdin)")
     ] = None,
+    evaluate: Annotated[
+        list[Path] | None,
+        typer.Option("--evaluate", help="Report recall and false positives on labelled sets"),
+    ] = None,
 ) -> None:
     """Check drafts against the guardrail; prints one JSON object per input."""
     from agent.guard_cli import judge, judge_lines
     from guardrails import ComplianceGuard
 
     checker = ComplianceGuard()
+    if evaluate:
+        _guard_report(checker, evaluate)
+        return
     if text is not None:
         sys.stdout.write(json.dumps(judge(checker, None, text, None), ensure_ascii=False) + "\n")
         return
@@ -167,6 +174,28 @@ def guard(
     if failed:
         err.print('error: some input lines could not be read (see their "error" fields)')
         raise typer.Exit(1)
+
+
+def _guard_report(checker: object, paths: list[Path]) -> None:
+    from rich.table import Table
+
+    from evals.guard import evaluate_guard, load_guard_set
+    from guardrails import ComplianceGuard
+
+    assert isinstance(checker, ComplianceGuard)
+    for path in paths:
+        report = evaluate_guard(load_guard_set(path), checker)
+        table = Table(
+            title=f"{path.name}: {report.violating} violating, {report.compliant} compliant"
+        )
+        table.add_column("category")
+        table.add_column("recall", justify="right")
+        for category, recall in report.recall_by_category.items():
+            table.add_row(category, f"{recall:.3f}")
+        table.add_row("[bold]all violating[/]", f"[bold]{report.recall:.3f}[/]")
+        table.add_row("false-positive rate", f"{report.false_positive_rate:.3f}")
+        table.add_row("hard-negative FPR", f"{report.hard_negative_fpr:.3f}")
+        console.print(table)
 
 
 @app.command()

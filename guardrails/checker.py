@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import lru_cache
 
 from guardrails.catalogue import Catalogue, Rule, load_catalogue
 from guardrails.context import GuardContext
@@ -69,13 +70,11 @@ class ComplianceGuard:
 
     def _excused(self, rule: Rule, text: str, match: re.Match[str]) -> bool:
         sentence = _around(text, match.start(), match.end(), _SENTENCE_BREAK)
-        if any(p.search(sentence) for p in rule.exceptions):
+        if _any_search(rule.exceptions, sentence):
             return True
         if not rule.negatable:
             return False
-        return self._negated(text, match.start()) or any(
-            p.search(sentence) for p in self.catalogue.stance
-        )
+        return self._negated(text, match.start()) or _any_search(self.catalogue.stance, sentence)
 
     def _negated(self, text: str, start: int) -> bool:
         """True when a negation precedes the match in its clause and governs it.
@@ -111,6 +110,12 @@ _NOT_GOVERNING = frozenset(
     "segan ragu main tinggal bayar membayar dibayar melunasi dilunasi lunas mampu sanggup "
     "pilihan peduli kenal sampai takut malu kasihan sadar ingat".split()
 )
+
+
+@lru_cache(maxsize=1024)
+def _any_search(patterns: tuple[re.Pattern[str], ...], sentence: str) -> bool:
+    """Whether any pattern occurs in the sentence (cached: one sentence, many matches)."""
+    return any(p.search(sentence) for p in patterns)
 
 
 def _around(text: str, start: int, end: int, breaks: str) -> str:

@@ -178,7 +178,10 @@ def _shouting(text: str) -> Iterator[Violation]:
     words = [m for m in _CAPS_WORD.finditer(text) if m.group() not in _ACRONYMS]
     for first, second in zip(words, words[1:], strict=False):
         between = text[first.end() : second.start()]
-        if not re.search(r"[a-z0-9]", between) and max(len(first.group()), len(second.group())) >= 3:
+        if (
+            not re.search(r"[a-z0-9]", between)
+            and max(len(first.group()), len(second.group())) >= 3
+        ):
             yield Violation("G34", "hinaan", (first.start(), second.end()), "shouting (ALL CAPS)")
             return
     for word in words:
@@ -199,12 +202,19 @@ def _fee_caps(norm: Normalised, ctx: GuardContext | None) -> Iterator[Violation]
         amount = RUPIAH.search(window)
         if amount and amount_of(amount) > _LATE_FEE_CAP and amount_of(amount) not in known:
             start = fee.end() + amount.start()
-            yield Violation("G22", "angka_dan_janji", norm.span(fee.start(), start + len(amount.group())),
-                            "late fee above the Rp100.000 cap")
+            yield Violation(
+                "G22",
+                "angka_dan_janji",
+                norm.span(fee.start(), start + len(amount.group())),
+                "late fee above the Rp100.000 cap",
+            )
             return
     for rate in _RATE.finditer(text):
-        if _clause_negated(text, rate.start()) or re.search(r"\b(?:maksimal|paling\s+(?:banyak|tinggi)|"
-                                                           r"batas|tidak\s+lebih)\b", rate.group()):
+        if _clause_negated(text, rate.start()) or re.search(
+            r"\b(?:maksimal|paling\s+(?:banyak|tinggi)|"
+            r"batas|tidak\s+lebih)\b",
+            rate.group(),
+        ):
             continue
         value = float(rate.group(1).replace(",", "."))
         per = {"hari": 30.0, "minggu": 4.3, "tahun": 1 / 12}.get(rate.group(2) or "bulan", 1.0)

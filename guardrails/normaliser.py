@@ -30,9 +30,11 @@ _LEET = {
     "@": "a",
     "$": "s",
 }
-_SPACED = re.compile(r"\b(?:[a-z*][ .\-_]){2,}[a-z*]\b")
+_SPACED = re.compile(r"(?<![\w*@$])(?:[a-z0-9*@$][ .\-_]){2,}[a-z0-9*@$](?![\w*@$])")
 _WORD = re.compile(r"[a-z0-9@$*]+")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
+# digits followed by a unit ("10rb", "50k", "2x", "4g", "24jam"): numbers, not leetspeak
+_UNIT = re.compile(r"\d+(?:[.,]\d+)?(?:rb|k|jt|m|x|g|an|h|jam|hari|bln|thn|am|pm|wib|wita|wit)?")
 _URL = re.compile(r"https?://\S+")
 
 
@@ -58,6 +60,9 @@ def slang_table() -> dict[str, str]:
 
 
 def _lower(text: str) -> tuple[list[str], list[int]]:
+    lowered_text = text.lower()
+    if len(lowered_text) == len(text) and "\u03a3" not in text:  # one char per char: fast path
+        return list(lowered_text), list(range(len(text)))
     chars, origin = [], []
     for index, char in enumerate(text):
         lowered = char.lower()
@@ -71,15 +76,23 @@ def _deleet(chars: list[str]) -> None:
     text = "".join(chars)
     for match in _WORD.finditer(text):
         word = match.group()
+        if word.isalpha() or word.isdigit() or word.startswith("rp"):
+            continue  # fast path: nothing to repair (same outcome as the test below)
         letters = sum(c.isalpha() for c in word)
-        if letters < 2 or word.startswith("rp") or not any(c in _LEET for c in word):
+        if letters < 1 or not any(c in _LEET for c in word) or _UNIT.fullmatch(word):
             continue
+        if letters == 1 and ("x" in word or word[-1].isalpha() and word[:-1].isdigit()):
+            continue  # "1x24", "3g": a count or a unit, not a masked word
         for offset, char in enumerate(word):
             if char in _LEET:
                 chars[match.start() + offset] = _LEET[char]
+            elif char == "2" and offset == len(word) - 1 and offset >= 2:
+                chars[match.start() + offset] = " "  # "s14p2" (siap-siap): reduplication mark
 
 
 def _drop(chars: list[str], origin: list[int], keep: list[bool]) -> tuple[list[str], list[int]]:
+    if all(keep):  # nothing to remove (the usual case): skip the copies
+        return chars, origin
     return (
         [c for c, k in zip(chars, keep, strict=True) if k],
         [o for o, k in zip(origin, keep, strict=True) if k],
@@ -90,10 +103,13 @@ def _join_spaced(chars: list[str], origin: list[int]) -> tuple[list[str], list[i
     """Remove the separators of spaced-out words: "a n j i n g" -> "anjing".
 
     Only the separator used inside the word is removed, so a space between two dotted words
-    stays: "f.o.t.o k.t.p" -> "foto ktp".
+    stays: "f.o.t.o k.t.p" -> "foto ktp". Leet characters count as letters ("0-J-K"), but a
+    run needs at least two real letters, so "1 2 3" or "a. 1." stay apart.
     """
     keep = [True] * len(chars)
     for match in _SPACED.finditer("".join(chars)):
+        if sum(c.isalpha() for c in match.group()) < 2:
+            continue
         separator = chars[match.start() + 1]
         for index in range(match.start(), match.end()):
             if chars[index] == separator:
@@ -135,8 +151,8 @@ def _standardise(chars: list[str], origin: list[int]) -> tuple[str, tuple[int, .
 def normalise(text: str) -> Normalised:
     """Normalise a draft for rule matching (see the module docstring)."""
     chars, origin = _lower(_URL.sub(lambda m: " " * len(m.group()), text))
-    _deleet(chars)
     chars, origin = _join_spaced(chars, origin)
+    _deleet(chars)
     chars, origin = _unstretch(chars, origin)
     standard, mapping = _standardise(chars, origin)
     return Normalised(standard, mapping)

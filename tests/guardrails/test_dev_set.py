@@ -1,0 +1,121 @@
+"""The catalogue meets the issue's gates on the labelled dev set, and the engine's helpers
+(prefilter, shouting, fee caps, negation scope) behave."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import pytest
+
+from evals.guard import GuardReport, evaluate_guard, load_guard_set
+from guardrails import ComplianceGuard, GuardContext
+from guardrails.catalogue import load_catalogue
+
+GUARD = ComplianceGuard()
+ITEMS = load_guard_set()
+RECALL_GATE = 0.97
+FPR_GATE = 0.03
+
+
+@pytest.fixture(scope="module")
+def report() -> GuardReport:
+    return evaluate_guard(ITEMS, GUARD)
+
+
+def _explain(report: GuardReport) -> str:
+    lines = [f"recall by category: {report.recall_by_category}"]
+    lines += [f"  missed {m.id} ({m.expected}): {m.text}" for m in report.misses]
+    lines += [f"  false positive {m.id} {m.fired}: {m.text}" for m in report.false_positives]
+    return "\n".join(lines)
+
+
+def test_recall_on_violating_sentences(report: GuardReport) -> None:
+    assert report.recall >= RECALL_GATE, _explain(report)
+
+
+def test_false_positive_rate_on_compliant_sentences(report: GuardReport) -> None:
+    assert report.false_positive_rate <= FPR_GATE, _explain(report)
+    assert report.hard_negative_fpr <= FPR_GATE, _explain(report)
+
+
+def test_every_rule_appears_exactly_once() -> None:
+    ids = sorted(rule.id for rule in load_catalogue().rules)
+    assert ids == sorted([f"G{n:02d}" for n in range(1, 38)] + ["P01"])
+
+
+def test_prefilter_never_changes_a_verdict() -> None:
+    """The literal prefilter only skips patterns that cannot match (same rules fire)."""
+    reference = ComplianceGuard()
+    every_pattern = [(rule, list(rule.patterns)) for rule in reference.catalogue.wording_rules]
+    reference._plan.candidates = lambda text: iter(every_pattern)  # type: ignore[method-assign]
+    texts = [item.text for item in ITEMS]
+    texts += [text.upper() for text in texts[:80]] + [text.replace("a", "*") for text in texts[:80]]
+    for text in texts:
+        fast = {v.rule for v in GUARD.check(text).violations}
+        slow = {v.rule for v in reference.check(text).violations}
+        assert fast == slow, text
+
+
+@pytest.mark.parametrize(
+    ("text", "shouting"),
+    [
+        ("BAYAR SEKARANG!!!", True),
+        ("Tagihan Anda SUDAH LEWAT JATUH TEMPO.", True),
+        ("Bayar sekarang!!", True),
+        ("LUNASI! Jangan ditunda.", True),
+        ("Bank Nusantara tidak pernah meminta OTP, PIN, atau kata sandi.", False),
+        ("Silakan bayar lewat QRIS atau VA sebelum 20.00 WITA.", False),
+        ("Nomor antrean HO-20261123-001 sudah tercatat.", False),
+    ],
+)
+def test_shouting_is_judged_on_the_original_casing(text: str, shouting: bool) -> None:
+    fired = {v.rule for v in GUARD.check(text).violations}
+    assert ("G34" in fired) is shouting
+
+
+def test_card_fee_caps_apply_without_context_but_not_to_known_figures() -> None:
+    assert not GUARD.check("Denda keterlambatan bulan ini Rp250.000.").allowed
+    assert not GUARD.check("Bunga kartu Anda 3% per bulan.").allowed
+    assert GUARD.check("Bunga cicilan tetap 1,19% per bulan.").allowed
+    assert GUARD.check("Denda keterlambatan tercatat Rp100.000.").allowed
+    loan = GuardContext(verified=True, product="kta", known_amounts=frozenset({250_000}))
+    assert GUARD.check("Denda keterlambatan bulan ini Rp250.000.", loan).allowed
+
+
+def test_negation_reaches_a_few_words_back_but_not_out_of_a_condition() -> None:
+    assert GUARD.check("Kami tidak akan datang beramai-ramai ke rumah Ibu.").allowed
+    assert GUARD.check("Tidak ada ancaman penjara dalam penagihan kami.").allowed
+    assert not GUARD.check("Kalau tidak bayar kami laporkan Anda ke polisi.").allowed
+    assert not GUARD.check("Orang yang tidak membayar utang bisa dipenjara.").allowed
+    assert not GUARD.check("Tidak takut azab?").allowed
+    assert not GUARD.check("Jangan sampai tangan kami sendiri yang turun.").allowed
+
+
+def test_third_party_may_be_offered_verification_but_not_told_about_the_debt() -> None:
+    third = GuardContext(speaker="third_party")
+    assert GUARD.check(
+        "Baik, saya bantu mengecek tagihan Bapak/Ibu setelah verifikasi.", third
+    ).allowed
+    assert not GUARD.check("Tagihan beliau sudah lewat jatuh tempo.", third).allowed
+
+
+@pytest.mark.skipif(not os.environ.get("SANTUN_PERF"), reason="timing test; set SANTUN_PERF=1")
+def test_p95_latency_for_a_400_character_draft() -> None:
+    texts = [item.text for item in ITEMS]
+    drafts = []
+    for start in range(2000):
+        draft = ""
+        index = start
+        while len(draft) < 400:
+            draft += texts[index % len(texts)] + " "
+            index += 7
+        drafts.append(draft[:400])
+    timings = []
+    for draft in drafts:
+        begin = time.perf_counter()
+        GUARD.check(draft)
+        timings.append((time.perf_counter() - begin) * 1000)
+    p95 = statistics.quantiles(timings, n=20)[-1]
+    assert p95 <= 2.0, f"p95 {p95:.2f} ms"
