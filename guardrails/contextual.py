@@ -42,7 +42,8 @@ _PRESSURE = re.compile(
     r"|\b(?:link|tautan)\s+(?:pembayaran|bayar)|\bkewajiban\s+tetap\s+kewajiban"
     r"|\b(?:harus|wajib|segera|tetap|mohon|jangan\s+lupa|ditunggu)\b[^.!?\n]{0,30}"
     r"\b(?:bayar|membayar|dibayar|lunasi|melunasi|dilunasi|transfer|setor|masuk|dibayarkan|disetor)"
-    r"|\b(?:bayar|membayar|dibayar|lunasi|melunasi|transfer)(?:nya)?\b[^.!?\n]{0,30}"
+    r"|\b(?:bayar|transfer|pembayaran|pelunasan|setor)(?:nya|annya)?\s+kapan\b"
+    r"|\b(?:bayar|membayar|dibayar|lunasi|melunasi|dilunasi|transfer|dicicil|disetor)(?:nya)?\b[^.!?\n]{0,30}"
     r"\b(?:hari ini|sekarang|besok|secepatnya|segera)\b"
 )
 _FIELD_COLLECTION = re.compile(
@@ -56,6 +57,8 @@ _FIELD_COLLECTION = re.compile(
     r"(?:datang|mendatangi|berkunjung|mengunjungi|menyambangi|turun))"
 )
 _DISCOUNT = re.compile(r"\b(?:diskon|potongan|pemutihan|diputihkan)\b")
+# The sentence says no discount is available ("... dan untuk akun Anda belum ada").
+_UNAVAILABLE = re.compile(r"\b(?:belum|tidak)\s+(?:ada|tersedia)\b")
 _NEGATION = re.compile(r"\b(?:tidak|bukan|tanpa|dilarang|jangan|belum)\b")
 _WEEKDAYS_OUTBOUND = frozenset(range(6))  # Monday..Saturday
 
@@ -93,6 +96,13 @@ def _clause_negated(norm: str, start: int, whole_clause: bool = False) -> bool:
         return bool(_NEGATION.search(norm[clause_start:start]))
     ends = [i for i in (norm.find(c, start) for c in ".!?\n,;") if i >= 0]
     return bool(_NEGATION.search(norm[clause_start : min(ends) if ends else len(norm)]))
+
+
+def _sentence(norm: str, start: int) -> str:
+    """The sentence around a position of the normalised text."""
+    left = max(norm.rfind(c, 0, start) for c in ".!?\n") + 1
+    ends = [i for i in (norm.find(c, start) for c in ".!?\n") if i >= 0]
+    return norm[left : min(ends) if ends else len(norm)]
 
 
 def in_contact_window(moment: datetime, consent: bool, rules: ContactRules) -> bool:
@@ -138,7 +148,9 @@ def contextual_violations(
                 )
     if ctx.check_amounts and not any("diskon" in o for o in ctx.offers):
         for match in _DISCOUNT.finditer(text):
-            if not _clause_negated(text, match.start(), whole_clause=True):
+            if not _clause_negated(
+                text, match.start(), whole_clause=True
+            ) and not _UNAVAILABLE.search(_sentence(text, match.start())):
                 yield _v("G25", "angka_dan_janji", norm, match, "discount or write-off not offered")
 
 

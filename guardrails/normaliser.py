@@ -36,6 +36,7 @@ _STRETCH = re.compile(r"([a-z])\1{2,}")
 # digits followed by a unit ("10rb", "50k", "2x", "4g", "24jam"): numbers, not leetspeak
 _UNIT = re.compile(r"\d+(?:[.,]\d+)?(?:rb|k|jt|m|x|g|an|h|jam|hari|bln|thn|am|pm|wib|wita|wit)?")
 _URL = re.compile(r"https?://\S+")
+_SLANG_TOKEN = re.compile(r"(?<![0-9])[a-z]+(?![0-9])")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def _join_spaced(chars: list[str], origin: list[int]) -> tuple[list[str], list[i
     """
     keep = [True] * len(chars)
     for match in _SPACED.finditer("".join(chars)):
-        if sum(c.isalpha() for c in match.group()) < 2:
+        if sum(c.isalpha() and c != "x" for c in match.group()) < 2:
             continue
         separator = chars[match.start() + 1]
         for index in range(match.start(), match.end()):
@@ -133,7 +134,7 @@ def _standardise(chars: list[str], origin: list[int]) -> tuple[str, tuple[int, .
     out: list[str] = []
     out_origin: list[int] = []
     cursor = 0
-    for match in re.finditer(r"[a-z]+", text):
+    for match in _SLANG_TOKEN.finditer(text):
         replacement = table.get(match.group())
         if replacement is None:
             continue

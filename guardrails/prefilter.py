@@ -10,8 +10,14 @@ The requirements are derived from the compiled regex itself (never written by ha
 they are conservative: a pattern whose requirements cannot be derived always runs, so the
 prefilter changes speed only, never a verdict. Term patterns (``catalogue.term_pattern``,
 masking-tolerant) are prefiltered one by one on the draft with repeated letters collapsed,
-because terms also match doubled letters ("anjjing"); a draft with a masking star
-("b*ngsat") runs every term.
+because terms also match doubled letters ("anjjing"); on a draft with a masking star
+("b*ngsat") a term runs when one of its words occurs unmasked or a masked word of the draft
+may stand for it ("b*ngsat" for "bangsat").
+
+The requirements come from Python's private ``re._parser``. If it cannot be imported, or
+the analysis of a pattern fails, that pattern gets no requirement and runs on every draft:
+slower, never less correct. Patterns that start with ``\b(?:...)`` run through
+``WordStartScanner`` (same matches, faster search).
 """
 
 from __future__ import annotations
@@ -19,18 +25,36 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from re import _constants as sre_constants  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
+from importlib import import_module
+from types import ModuleType
 from typing import Any
 
-from guardrails.catalogue import Rule
+from guardrails.catalogue import Rule, term_pattern
+
+
+def _load_parser() -> tuple[ModuleType, ModuleType] | None:
+    """Python's private regex parser and its constants, or None when they are unavailable.
+
+    ``re._parser`` is private and may change between Python versions; without it (or when
+    the analysis of a pattern fails) every pattern simply runs: slower, never less correct.
+    """
+    try:
+        return import_module("re._parser"), import_module("re._constants")
+    except ImportError:  # pragma: no cover - present on CPython 3.11+
+        return None
+
+
+_PARSER = _load_parser()
+sre_constants: Any = _PARSER[1] if _PARSER is not None else None
 
 _KEY = 5  # literals of 5+ characters are indexed by their first 5 characters
-_MIN = 3  # shorter literals by their first 3; literals under 3 characters are not used
+_MIN = 3  # shorter literals by their first 3; literals under 3 characters are not used,
+_SHORT = 2  # except a 2-character literal that starts a word ("wa", "bi", "rt")
 _TERM_HEAD = "(?<![a-z*])"
 _TERM_TAIL = "(?![a-z*])"
 _TERM_CHAR = re.compile(r"\(\?:(.)\|\\\*\)\+")
 _REPEATS = re.compile(r"(.)\1+")
+_TOKEN = re.compile(r"[a-z*]+")  # a word as term patterns delimit it (a star counts as a letter)
 # Frequent in ordinary drafts, so poor triggers; only used to pick a rarer literal (speed).
 _COMMON = frozenset(
     "tidak tak kami saya anda kamu akan bisa dapat yang dan ini itu ada untuk dengan bapak ibu "
@@ -42,7 +66,7 @@ _COMMON = frozenset(
 def _rarity(literal: str) -> tuple[bool, bool, int]:
     """Sort key: uncommon, word-start and long literals first."""
     bare = literal.lstrip("^")
-    return (bare in _COMMON_KEYS, not literal.startswith("^"), -len(bare))
+    return (bare in _COMMON_KEYS or len(bare) < _MIN, not literal.startswith("^"), -len(bare))
 
 
 def key(literal: str) -> str:
@@ -61,7 +85,11 @@ _TERM_START = re.compile(r"(?<![a-z*])(?=[a-z])(?=(.{1,5}))", re.DOTALL)
 def _starts(text: str, where: re.Pattern[str] = _WORD_START) -> frozenset[str]:
     """Keys of the 3 and 5 characters at every word start, marked with "^"."""
     heads = where.findall(text)
-    return frozenset(["^" + head for head in heads] + ["^" + head[:_MIN] for head in heads])
+    return frozenset(
+        ["^" + head for head in heads]
+        + ["^" + head[:_MIN] for head in heads]
+        + ["^" + head[:_SHORT] for head in heads]
+    )
 
 
 @dataclass(frozen=True)
@@ -72,12 +100,15 @@ class Index:
     starts: frozenset[str]
     collapsed: frozenset[str]
     masked: bool
+    masked_tokens: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, text: str) -> Index:
         """Word-start keys of the draft, and of the draft with repeats collapsed ("anjjing")."""
         collapsed = _REPEATS.sub(r"\1", text)
-        return cls(text, _starts(text), _starts(collapsed, _TERM_START), "*" in text)
+        masked = "*" in text
+        tokens = tuple({t for t in _TOKEN.findall(text) if "*" in t}) if masked else ()
+        return cls(text, _starts(text), _starts(collapsed, _TERM_START), masked, tokens)
 
     def has(self, literal: str) -> bool:
         """Whether a key ("^" for a word start) occurs in the draft."""
@@ -114,23 +145,26 @@ class Term:
     masked: re.Pattern[str]
     plain: re.Pattern[str]
     key: str | None
-
-    def regex(self, index: Index) -> re.Pattern[str] | None:
-        """The regex to run on this draft, or None when the term cannot occur in it."""
-        if index.masked:
-            return self.masked
-        if self.key is not None and self.key not in index.collapsed:
-            return None
-        return self.plain
+    # For drafts with a masking star: one word of the term ("belur" of "babak belur"), its
+    # key and its masking-tolerant regex. The term can only match where that word occurs
+    # unmasked (key) or as a masked word the regex fully matches ("bel*r").
+    part_key: str | None = None
+    part: re.Pattern[str] | None = None
 
 
 def requirement(pattern: re.Pattern[str]) -> Requirement:
-    """The literal requirement of one compiled rule pattern (no groups: always run)."""
-    try:
-        groups = _required(sre_parse.parse(pattern.pattern, pattern.flags))
-    except (re.error, RecursionError):  # pragma: no cover - patterns are compiled already
+    """The literal requirement of one compiled rule pattern (no groups: always run).
+
+    Any failure -- the private parser missing, or an analysis error on a construct it does
+    not know -- gives the empty requirement, so the pattern runs on every draft.
+    """
+    if _PARSER is None or sre_constants is None:
         return Requirement(())
-    return Requirement(tuple(sorted(set(groups), key=len)))
+    try:
+        groups = _required(_PARSER[0].parse(pattern.pattern, pattern.flags))
+        return Requirement(tuple(sorted(set(groups), key=len)))
+    except Exception:  # noqa: BLE001 - correctness first: fall back to running the pattern
+        return Requirement(())
 
 
 def split_terms(patterns: Iterable[re.Pattern[str]]) -> tuple[list[re.Pattern[str]], list[Term]]:
@@ -148,7 +182,17 @@ def split_terms(patterns: Iterable[re.Pattern[str]]) -> tuple[list[re.Pattern[st
         word = re.sub(r"\\(.)", r"\1", _TERM_CHAR.sub(r"\1", body))
         words = [w for w in _REPEATS.sub(r"\1", word).split() if len(w) >= _MIN]
         best = min(words, key=_rarity) if words else None
-        terms.append(Term(pattern, plain, "^" + key(best) if best else None))
+        parts = [w for w in re.findall(r"[a-z]+", word) if len(_REPEATS.sub(r"\1", w)) >= _MIN]
+        part = min(parts, key=lambda w: _rarity(_REPEATS.sub(r"\1", w))) if parts else None
+        terms.append(
+            Term(
+                pattern,
+                plain,
+                "^" + key(best) if best else None,
+                "^" + key(_REPEATS.sub(r"\1", part)) if part else None,
+                re.compile(term_pattern(part)) if part else None,
+            )
+        )
     return others, terms
 
 
@@ -164,7 +208,7 @@ def _required(items: Any, at_start: bool = False) -> list[frozenset[str]]:
     run_at_start = False
 
     def flush() -> None:
-        if len(run) >= _MIN:
+        if len(run) >= _MIN or (len(run) == _SHORT and run_at_start):
             literal = key("".join(run))
             groups.append(frozenset({"^" + literal if run_at_start else literal}))
         run.clear()
@@ -244,6 +288,51 @@ def _alternatives(items: Any, at_start: bool = False) -> frozenset[str] | None:
     return frozenset(chosen)
 
 
+class WordStartScanner:
+    r"""Runs a pattern that starts with ``\b`` faster, with the same matches.
+
+    A leading ``\b`` hides the pattern's first characters from the regex engine, which then
+    tries every position of the draft. Without it (``rest``) the engine skips straight to
+    positions whose character can start a match. Every match of the full pattern is a match
+    of ``rest`` at the same position, so each position ``rest`` finds is confirmed with the
+    full pattern there (``\b`` sees the character before it): the same matches, in order.
+    """
+
+    def __init__(self, full: re.Pattern[str]) -> None:
+        r"""Wrap a compiled pattern whose source starts with ``\b``."""
+        self.full = full
+        self.pattern = full.pattern
+        self._rest = re.compile(full.pattern[2:], full.flags)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """The matches of the full pattern, as ``re.Pattern.finditer`` gives them."""
+        search, match, pos = self._rest.search, self.full.match, 0
+        while True:
+            found = search(text, pos)
+            if found is None:
+                return
+            start = found.start()
+            confirmed = match(text, start)
+            if confirmed is None:
+                pos = start + 1
+                continue
+            yield confirmed
+            pos = max(confirmed.end(), start + 1)
+
+
+Scanner = re.Pattern[str] | WordStartScanner
+
+
+def scanner(pattern: re.Pattern[str]) -> Scanner:
+    """The fastest equivalent way to run a rule pattern."""
+    if pattern.pattern.startswith("\\b(?:") and "|" in pattern.pattern:
+        try:
+            return WordStartScanner(pattern)
+        except re.error:  # pragma: no cover - a rest that does not compile on its own
+            return pattern
+    return pattern
+
+
 class ScanPlan:
     """Every wording rule's patterns, indexed by the literal keys that trigger them."""
 
@@ -251,17 +340,30 @@ class ScanPlan:
         """Split terms from patterns and index both by one required key group each."""
         self._rules = list(rules)
         self._slots: list[tuple[int, re.Pattern[str], Requirement]] = []
+        # per slot: rule number, scanner, and its key groups split into word-start keys (a
+        # set test) and plain substrings (tested only when no word-start key is present)
+        self._runs: list[tuple[int, Scanner, tuple[tuple[frozenset[str], tuple[str, ...]], ...]]]
+        self._runs = []
         self._terms: list[tuple[int, Term]] = []
         self._always: set[int] = set()
         self._trigger: dict[str, list[int]] = {}
         self._term_trigger: dict[str, list[int]] = {}
         self._term_always: set[int] = set()
+        # drafts with a masking star: terms by their part's key and by its first letter
+        self._term_masked_always: set[int] = set()
+        self._part_trigger: dict[str, list[int]] = {}
+        self._part_first: dict[str, list[int]] = {}
         for number, rule in enumerate(self._rules):
             others, terms = split_terms(rule.patterns)
             for pattern in others:
                 needs = requirement(pattern)
                 slot = len(self._slots)
                 self._slots.append((number, pattern, needs))
+                split = tuple(
+                    (frozenset(k for k in g if k[0] == "^"), tuple(k for k in g if k[0] != "^"))
+                    for g in needs.groups
+                )
+                self._runs.append((number, scanner(pattern), split))
                 if not needs.groups:
                     self._always.add(slot)
                     continue
@@ -277,11 +379,22 @@ class ScanPlan:
                     self._term_always.add(slot)
                 else:
                     self._term_trigger.setdefault(term.key, []).append(slot)
+                if term.part is None or term.part_key is None:
+                    self._term_masked_always.add(slot)
+                else:
+                    self._part_trigger.setdefault(term.part_key, []).append(slot)
+                    self._part_first.setdefault(term.part_key[1], []).append(slot)
         self._start_keys = frozenset(k for k in self._trigger if k[0] == "^")
         self._plain_keys = tuple(k for k in self._trigger if k[0] != "^")
         self._term_keys = frozenset(self._term_trigger)
+        self._part_keys = frozenset(self._part_trigger)
+        self._part_all = [slot for slots in self._part_trigger.values() for slot in slots]
 
-    def candidates(self, text: str) -> Iterator[tuple[Rule, list[re.Pattern[str]]]]:
+    def _part_fits(self, slot: int, token: str) -> bool:
+        part = self._terms[slot][1].part
+        return part is not None and part.fullmatch(token) is not None
+
+    def candidates(self, text: str) -> Iterator[tuple[Rule, list[Scanner]]]:
         """Each rule with the patterns that may match the text, in catalogue order."""
         index = Index.of(text)
         slots = set(self._always)
@@ -290,17 +403,26 @@ class ScanPlan:
         for literal in self._plain_keys:
             if literal in text:
                 slots.update(self._trigger[literal])
-        if index.masked:
-            terms: set[int] = set(range(len(self._terms)))
+        if index.masked:  # the term's part occurs unmasked, or a masked word may be it
+            terms = set(self._term_masked_always)
+            for literal in index.collapsed & self._part_keys:
+                terms.update(self._part_trigger[literal])
+            for token in index.masked_tokens:
+                pool = self._part_all if token[0] == "*" else self._part_first.get(token[0], [])
+                terms.update(slot for slot in pool if self._part_fits(slot, token))
         else:
             terms = set(self._term_always)
             for literal in index.collapsed & self._term_keys:
                 terms.update(self._term_trigger[literal])
-        per_rule: dict[int, list[re.Pattern[str]]] = {}
+        starts = index.starts
+        per_rule: dict[int, list[Scanner]] = {}
         for slot in sorted(slots):
-            number, pattern, needs = self._slots[slot]
-            if needs.may_match(index):
-                per_rule.setdefault(number, []).append(pattern)
+            number, run, groups = self._runs[slot]
+            for at_start, plain in groups:  # every group needs one of its keys in the draft
+                if starts.isdisjoint(at_start) and not any(k in text for k in plain):
+                    break
+            else:
+                per_rule.setdefault(number, []).append(run)
         for slot in sorted(terms):
             number, term = self._terms[slot]
             per_rule.setdefault(number, []).append(term.masked if index.masked else term.plain)

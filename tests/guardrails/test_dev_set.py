@@ -3,25 +3,28 @@
 
 from __future__ import annotations
 
-import os
-import statistics
-import time
+import re
+from pathlib import Path
 
 import pytest
 
+import guardrails.prefilter as prefilter
 from evals.guard import GuardReport, evaluate_guard, load_guard_set
 from guardrails import ComplianceGuard, GuardContext
 from guardrails.catalogue import load_catalogue
 
 GUARD = ComplianceGuard()
-ITEMS = load_guard_set()
+DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
+# The two independent training sets the catalogue is tuned on (never the held-out set).
+DEV_SETS = {name: load_guard_set(DATASETS / f"{name}.yaml") for name in ("guard_dev", "guard_dev2")}
+ITEMS = [item for items in DEV_SETS.values() for item in items]
 RECALL_GATE = 0.97
 FPR_GATE = 0.03
 
 
-@pytest.fixture(scope="module")
-def report() -> GuardReport:
-    return evaluate_guard(ITEMS, GUARD)
+@pytest.fixture(scope="module", params=sorted(DEV_SETS))
+def report(request: pytest.FixtureRequest) -> GuardReport:
+    return evaluate_guard(DEV_SETS[request.param], GUARD)
 
 
 def _explain(report: GuardReport) -> str:
@@ -56,6 +59,56 @@ def test_prefilter_never_changes_a_verdict() -> None:
         fast = {v.rule for v in GUARD.check(text).violations}
         slow = {v.rule for v in reference.check(text).violations}
         assert fast == slow, text
+
+
+def _every_pattern_guard() -> ComplianceGuard:
+    """A guard whose scan plan runs every pattern (the prefilter switched off)."""
+    reference = ComplianceGuard()
+    every_pattern = [(rule, list(rule.patterns)) for rule in reference.catalogue.wording_rules]
+    reference._plan.candidates = lambda text: iter(every_pattern)  # type: ignore[method-assign]
+    return reference
+
+
+def test_prefilter_falls_back_to_every_pattern_without_the_private_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without ``re._parser`` no requirement is derived: every pattern runs, verdicts hold."""
+    monkeypatch.setattr(prefilter, "_PARSER", None)
+    assert prefilter.requirement(re.compile(r"\bpenjara\b")).groups == ()
+    fallback = ComplianceGuard()
+    assert all(not needs.groups for _, _, needs in fallback._plan._slots)
+    for text in [item.text for item in ITEMS[::5]]:
+        fast = {v.rule for v in fallback.check(text).violations}
+        slow = {v.rule for v in GUARD.check(text).violations}
+        assert fast == slow, text
+
+
+def test_word_start_scanner_finds_the_same_matches() -> None:
+    """Patterns run without their leading \\b, then confirmed: identical spans, in order."""
+    from guardrails.normaliser import normalise
+
+    scanners = [
+        run for _, run, _ in GUARD._plan._runs if isinstance(run, prefilter.WordStartScanner)
+    ]
+    assert scanners
+    texts = [normalise(item.text).text for item in ITEMS[::3]] + ["xkami akan datang", "a-kami"]
+    for run in scanners:
+        for text in texts:
+            fast = [m.span() for m in run.finditer(text)]
+            assert fast == [m.span() for m in run.full.finditer(text)], (run.pattern, text)
+
+
+def test_prefilter_falls_back_when_the_analysis_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error inside the regex analysis makes that pattern run always, never skip it."""
+
+    def broken(items: object, at_start: bool = False) -> list[frozenset[str]]:
+        raise AttributeError("re._parser changed")
+
+    monkeypatch.setattr(prefilter, "_required", broken)
+    assert prefilter.requirement(re.compile(r"\bpenjara\b")).groups == ()
+    fallback = ComplianceGuard()
+    assert not fallback.check("Anda akan dipenjara.").allowed
+    assert fallback.check("Terima kasih, pembayaran sudah kami terima.").allowed
 
 
 @pytest.mark.parametrize(
@@ -99,23 +152,3 @@ def test_third_party_may_be_offered_verification_but_not_told_about_the_debt() -
         "Baik, saya bantu mengecek tagihan Bapak/Ibu setelah verifikasi.", third
     ).allowed
     assert not GUARD.check("Tagihan beliau sudah lewat jatuh tempo.", third).allowed
-
-
-@pytest.mark.skipif(not os.environ.get("SANTUN_PERF"), reason="timing test; set SANTUN_PERF=1")
-def test_p95_latency_for_a_400_character_draft() -> None:
-    texts = [item.text for item in ITEMS]
-    drafts = []
-    for start in range(2000):
-        draft = ""
-        index = start
-        while len(draft) < 400:
-            draft += texts[index % len(texts)] + " "
-            index += 7
-        drafts.append(draft[:400])
-    timings = []
-    for draft in drafts:
-        begin = time.perf_counter()
-        GUARD.check(draft)
-        timings.append((time.perf_counter() - begin) * 1000)
-    p95 = statistics.quantiles(timings, n=20)[-1]
-    assert p95 <= 2.0, f"p95 {p95:.2f} ms"
