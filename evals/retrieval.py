@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.retriever import HybridRetriever
 
+T = TypeVar("T")
 RETRIEVAL_SET = Path(__file__).resolve().parent / "datasets" / "retrieval.yaml"
 
 
@@ -21,7 +24,7 @@ class RetrievalItem(BaseModel):
     query: str
     relevant: list[str] = Field(min_length=1)
     style: Literal["formal", "informal"] = "formal"
-    product: Literal["kartu_kredit", "kta"] | None = None
+    product: Literal["kartu_kredit", "kta", "p2p"] | None = None
 
 
 class RetrievalReport(BaseModel):
@@ -65,3 +68,46 @@ def evaluate_retrieval(items: list[RetrievalItem], retriever: HybridRetriever) -
         recall_at_3_informal=round(informal_hits / max(informal, 1), 4),
         misses=misses,
     )
+
+
+def item_outcomes(
+    items: Sequence[RetrievalItem], retriever: HybridRetriever
+) -> list[tuple[bool, float]]:
+    """Per question: whether a relevant passage is in the top 3, and the reciprocal rank."""
+    outcomes = []
+    for item in items:
+        ranked = [h.id for h in retriever.search(item.query, k=10, product=item.product)]
+        rank = next((i for i, pid in enumerate(ranked, 1) if pid in item.relevant), None)
+        outcomes.append((rank is not None and rank <= 3, 1 / rank if rank else 0.0))
+    return outcomes
+
+
+def cross_validate(
+    items: Sequence[RetrievalItem],
+    candidates: dict[T, Callable[[], HybridRetriever]],
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[float, float, list[T]]:
+    """K-fold estimate of recall@3 and MRR@10 when a configuration is chosen on the data.
+
+    Each candidate configuration is scored on the other folds (recall@3 + MRR@10); the best
+    one is then measured on the held-out fold. Returns (recall@3, MRR@10, choice per fold).
+    """
+    outcomes = {name: item_outcomes(items, make()) for name, make in candidates.items()}
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    held = [order[f::folds] for f in range(folds)]
+    hits = reciprocal = 0.0
+    chosen: list[T] = []
+    for test in held:
+        train = [i for i in order if i not in set(test)]
+
+        def fit(name: T, rows: list[int] = train) -> float:
+            return sum(outcomes[name][i][0] + outcomes[name][i][1] for i in rows)
+
+        best = max(outcomes, key=fit)
+        chosen.append(best)
+        hits += sum(outcomes[best][i][0] for i in test)
+        reciprocal += sum(outcomes[best][i][1] for i in test)
+    total = max(len(items), 1)
+    return round(hits / total, 4), round(reciprocal / total, 4), chosen

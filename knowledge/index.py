@@ -17,11 +17,12 @@ from chromadb.config import Settings as ChromaSettings
 
 from knowledge.embeddings import EMBEDDERS, Embedder
 from knowledge.passages import CORPUS_DIR, Passage, load_corpus
-from knowledge.retriever import HybridRetriever, Mode
+from knowledge.retriever import HybridRetriever, Mode, chunk_owner
 
 COLLECTION = "santun_passages"
 DEFAULT_EMBEDDER = "use"
 BATCH = 16
+CHUNKING = "full+head-v1"  # bump when passage_chunks changes: every passage is re-embedded
 
 
 @dataclass(frozen=True)
@@ -64,35 +65,62 @@ def open_collection(client: ClientAPI, embedder: Embedder) -> Collection:
     return collection
 
 
+def passage_chunks(passage: Passage) -> list[str]:
+    """The texts embedded for a passage, stored as ``pid#0``, ``pid#1``, ...
+
+    The whole passage under its title, and the title with the tags (the debtor's own words
+    for the topic). A passage's dense score is that of its best chunk.
+    """
+    chunks = [f"{passage.title}. {passage.text}"]
+    if passage.tags:
+        chunks.append(f"{passage.title}. {', '.join(passage.tags)}")
+    return chunks
+
+
 def ingest(
     collection: Collection,
     embedder: Embedder,
     passages: list[Passage],
     progress: Callable[[int], Any] | None = None,
 ) -> tuple[int, int]:
-    """Embed new or changed passages, delete removed ones; return (embedded, deleted)."""
+    """Embed new or changed passages, delete removed ones; return (embedded, deleted) passages."""
     stored = collection.get(include=["metadatas"])
-    digests = {
-        pid: (meta or {}).get("digest")
-        for pid, meta in zip(stored["ids"], stored["metadatas"] or [], strict=False)
-    }
+    chunk_ids: dict[str, list[str]] = {}
+    digests: dict[str, str | None] = {}
+    for chunk, meta in zip(stored["ids"], stored["metadatas"] or [], strict=False):
+        pid = str((meta or {}).get("pid") or chunk_owner(chunk))
+        chunk_ids.setdefault(pid, []).append(chunk)
+        digest = (meta or {}).get("digest")
+        # A passage whose chunks disagree (an interrupted ingest) is embedded again.
+        digests[pid] = str(digest) if digests.get(pid, digest) == digest else None
     wanted = {p.id for p in passages}
-    removed = [pid for pid in digests if pid not in wanted]
-    if removed:
-        collection.delete(ids=removed)
-    changed = [p for p in passages if digests.get(p.id) != p.digest]
+    removed = [pid for pid in chunk_ids if pid not in wanted]
+    changed = [p for p in passages if digests.get(p.id) != _digest(p)]
+    stale = [c for pid in removed for c in chunk_ids[pid]]
+    stale += [c for p in changed for c in chunk_ids.get(p.id, [])]
+    if stale:
+        collection.delete(ids=stale)
     for start in range(0, len(changed), BATCH):
         batch = changed[start : start + BATCH]
-        vectors = embedder.passages([f"{p.title}. {p.text}" for p in batch])
+        rows = [(p, n, text) for p in batch for n, text in enumerate(passage_chunks(p))]
+        vectors = embedder.passages([text for _, _, text in rows])
         collection.upsert(
-            ids=[p.id for p in batch],
+            ids=[f"{p.id}#{n}" for p, n, _ in rows],
             embeddings=[v.tolist() for v in vectors],
-            metadatas=[{"digest": p.digest, "kind": p.kind, "title": p.title} for p in batch],
-            documents=[p.text for p in batch],
+            metadatas=[
+                {"pid": p.id, "digest": _digest(p), "kind": p.kind, "title": p.title}
+                for p, _, _ in rows
+            ],
+            documents=[text for _, _, text in rows],
         )
         if progress is not None:
             progress(len(batch))
     return len(changed), len(removed)
+
+
+def _digest(passage: Passage) -> str:
+    """The passage's content hash, tied to the chunking scheme."""
+    return f"{passage.digest}:{CHUNKING}"
 
 
 @lru_cache(maxsize=2)
