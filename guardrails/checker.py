@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
@@ -47,16 +48,21 @@ class ComplianceGuard:
                 for v in contextual_violations(norm, context, self.contact_rules)
                 if not _inside_cited(text, v.span, context.cited)
             )
-        found.extend(replace(v, basis=v.basis or self._basis.get(v.rule, "")) for v in extra)
+        basis = self._basis
+        found.extend(v if v.basis else replace(v, basis=basis.get(v.rule, "")) for v in extra)
         found = _dedupe(found)
         blocking = any(v.severity == "block" for v in found)
         return Verdict(allowed=not blocking, violations=tuple(found))
 
     def _wording(self, norm: Normalised) -> Iterator[Violation]:
-        for rule, patterns in self._plan.candidates(norm.text):
+        text = norm.text
+        breaks: _Breaks | None = None  # sentence and clause ends, found on the first match
+        for rule, patterns in self._plan.candidates(text):
             for pattern in patterns:
-                for match in pattern.finditer(norm.text):
-                    if self._excused(rule, norm.text, match):
+                for match in pattern.finditer(text):
+                    if breaks is None:
+                        breaks = _Breaks(text)
+                    if self._excused(rule, breaks, match):
                         continue
                     yield Violation(
                         rule=rule.id,
@@ -68,15 +74,16 @@ class ComplianceGuard:
                     )
                     break
 
-    def _excused(self, rule: Rule, text: str, match: re.Match[str]) -> bool:
-        sentence = _around(text, match.start(), match.end(), _SENTENCE_BREAK)
-        if _any_search(rule.exceptions, sentence):
+    def _excused(self, rule: Rule, breaks: _Breaks, match: re.Match[str]) -> bool:
+        start = match.start()
+        sentence = breaks.sentence(start, match.end())
+        if rule.exceptions and _any_search(rule.exceptions, sentence):
             return True
         if not rule.negatable:
             return False
-        return self._negated(text, match.start()) or _any_search(self.catalogue.stance, sentence)
+        return self._negated(breaks, start) or _any_search(self.catalogue.stance, sentence)
 
-    def _negated(self, text: str, start: int) -> bool:
+    def _negated(self, breaks: _Breaks, start: int) -> bool:
         """True when a negation precedes the match in its clause and governs it.
 
         The nearest non-auxiliary word decides, as before; in addition a negation a few words
@@ -84,7 +91,8 @@ class ComplianceGuard:
         beramai-ramai" -- unless it belongs to a condition or relative clause ("kalau tidak
         bayar ...", "yang tidak membayar ...") or only intensifies ("tidak segan ...").
         """
-        clause_start = max(text.rfind(c, 0, start) for c in _CLAUSE_BREAK) + 1
+        text = breaks.text
+        clause_start = breaks.clause_start(start)
         before = _WORD.findall(text[clause_start:start])[-self.catalogue.negation_window :]
         for index in range(len(before) - 1, -1, -1):
             if before[index] not in self.catalogue.negations:
@@ -118,10 +126,37 @@ def _any_search(patterns: tuple[re.Pattern[str], ...], sentence: str) -> bool:
     return any(p.search(sentence) for p in patterns)
 
 
-def _around(text: str, start: int, end: int, breaks: str) -> str:
-    left = max(text.rfind(c, 0, start) for c in breaks) + 1
-    rights = [i for i in (text.find(c, end) for c in breaks) if i >= 0]
-    return text[left : min(rights) if rights else len(text)]
+class _Breaks:
+    """Sentence and clause break positions of one normalised draft, found in one pass each.
+
+    ``sentence`` and ``clause_start`` give what ``str.rfind``/``str.find`` over the break
+    characters gave, by bisecting the sorted positions.
+    """
+
+    __slots__ = ("clauses", "sentences", "text")
+
+    def __init__(self, text: str) -> None:
+        """Record the positions of every sentence and clause break character."""
+        self.text = text
+        self.sentences = [m.start() for m in _SENTENCE_BREAKS.finditer(text)]
+        self.clauses = [m.start() for m in _CLAUSE_BREAKS.finditer(text)]
+
+    def sentence(self, start: int, end: int) -> str:
+        """The text between the last sentence break before ``start`` and the next from ``end``."""
+        ends = self.sentences
+        before = bisect_left(ends, start)
+        left = ends[before - 1] + 1 if before else 0
+        after = bisect_left(ends, end, before)
+        return self.text[left : ends[after] if after < len(ends) else len(self.text)]
+
+    def clause_start(self, start: int) -> int:
+        """The position after the last clause break before ``start`` (0 when there is none)."""
+        before = bisect_left(self.clauses, start)
+        return self.clauses[before - 1] + 1 if before else 0
+
+
+_SENTENCE_BREAKS = re.compile("[" + re.escape(_SENTENCE_BREAK) + "]")
+_CLAUSE_BREAKS = re.compile("[" + re.escape(_CLAUSE_BREAK) + "]")
 
 
 def _inside_cited(text: str, span: tuple[int, int], cited: tuple[str, ...]) -> bool:

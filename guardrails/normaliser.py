@@ -32,6 +32,8 @@ _LEET = {
 }
 _SPACED = re.compile(r"(?<![\w*@$])(?:[a-z0-9*@$][ .\-_]){2,}[a-z0-9*@$](?![\w*@$])")
 _WORD = re.compile(r"[a-z0-9@$*]+")
+# a word (as _WORD delimits it) with a letter and a leet character: only these can change
+_LEETY = re.compile(r"[a-z][a-z0-9@$*]*[0134578-9@$]|[0134578-9@$][a-z0-9@$*]*[a-z]")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 # digits followed by a unit ("10rb", "50k", "2x", "4g", "24jam"): numbers, not leetspeak
 _UNIT = re.compile(r"\d+(?:[.,]\d+)?(?:rb|k|jt|m|x|g|an|h|jam|hari|bln|thn|am|pm|wib|wita|wit)?")
@@ -75,6 +77,8 @@ def _lower(text: str) -> tuple[list[str], list[int]]:
 def _deleet(chars: list[str]) -> None:
     """Turn digits and symbols inside letter words into letters, in place (same length)."""
     text = "".join(chars)
+    if _LEETY.search(text) is None:  # no word holds both a letter and a leet character
+        return
     for match in _WORD.finditer(text):
         word = match.group()
         if word.isalpha() or word.isdigit() or word.startswith("rp"):

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import import_module
+from operator import methodcaller
 from types import ModuleType
 from typing import Any
 
@@ -54,6 +55,7 @@ _TERM_HEAD = "(?<![a-z*])"
 _TERM_TAIL = "(?![a-z*])"
 _TERM_CHAR = re.compile(r"\(\?:(.)\|\\\*\)\+")
 _REPEATS = re.compile(r"(.)\1+")
+_FIRST = methodcaller("group", 1)
 _TOKEN = re.compile(r"[a-z*]+")  # a word as term patterns delimit it (a star counts as a letter)
 # Frequent in ordinary drafts, so poor triggers; only used to pick a rarer literal (speed).
 _COMMON = frozenset(
@@ -389,42 +391,124 @@ class ScanPlan:
         self._term_keys = frozenset(self._term_trigger)
         self._part_keys = frozenset(self._part_trigger)
         self._part_all = [slot for slots in self._part_trigger.values() for slot in slots]
+        self._compile_masks()
+
+    def _compile_masks(self) -> None:
+        """Precompute the per-draft lookups of ``candidates`` (same decisions, fewer loops).
+
+        Keys are stored without their "^" so a draft's word starts need no prefixing. Every
+        distinct key group gets one bit; a slot needs the bits of all its groups, and a draft
+        satisfies a group's bit when one of its word-start keys occurs (a set intersection)
+        or, tested lazily, one of its plain substrings does.
+        """
+        bits: dict[tuple[frozenset[str], tuple[str, ...]], int] = {}
+        self._start_bits: dict[str, int] = {}  # bare word-start key -> groups it satisfies
+        self._group_plain: list[tuple[str, ...]] = []  # per group bit: its plain substrings
+        self._start_only = 0  # groups without plain substrings: decided by word starts alone
+        self._need: list[int] = []  # per slot: the bits of every group it needs
+        self._slot_rule: list[int] = []
+        for number, _, groups in self._runs:
+            need = 0
+            for group in groups:
+                bit = bits.get(group)
+                if bit is None:
+                    bit = bits[group] = len(bits)
+                    at_start, plain = group
+                    for literal in at_start:
+                        bare = literal[1:]
+                        self._start_bits[bare] = self._start_bits.get(bare, 0) | 1 << bit
+                    self._group_plain.append(plain)
+                    if not plain:
+                        self._start_only |= 1 << bit
+                need |= 1 << bit
+            self._need.append(need)
+            self._slot_rule.append(number)
+        trigger = {k[1:]: frozenset(v) for k, v in self._trigger.items() if k[0] == "^"}
+        # bare word-start key -> (groups it satisfies, slots it triggers)
+        self._start_lookup: dict[str, tuple[int, frozenset[int]]] = {
+            k: (self._start_bits.get(k, 0), trigger.get(k, frozenset()))
+            for k in set(self._start_bits) | set(trigger)
+        }
+        self._bare_keys = frozenset(self._start_lookup)
+        self._plain_trigger = tuple(
+            (k, frozenset(v)) for k, v in self._trigger.items() if k[0] != "^"
+        )
+        self._bare_term_trigger = {k[1:]: frozenset(v) for k, v in self._term_trigger.items()}
+        self._bare_term_keys = frozenset(self._bare_term_trigger)
+        self._bare_part_trigger = {k[1:]: frozenset(v) for k, v in self._part_trigger.items()}
+        self._bare_part_keys = frozenset(self._bare_part_trigger)
+        self._always_slots = frozenset(self._always)
+        self._term_always_slots = frozenset(self._term_always)
+        self._term_masked_always_slots = frozenset(self._term_masked_always)
 
     def _part_fits(self, slot: int, token: str) -> bool:
         part = self._terms[slot][1].part
         return part is not None and part.fullmatch(token) is not None
 
-    def candidates(self, text: str) -> Iterator[tuple[Rule, list[Scanner]]]:
-        """Each rule with the patterns that may match the text, in catalogue order."""
-        index = Index.of(text)
-        slots = set(self._always)
-        for literal in index.starts & self._start_keys:
-            slots.update(self._trigger[literal])
-        for literal in self._plain_keys:
-            if literal in text:
-                slots.update(self._trigger[literal])
-        if index.masked:  # the term's part occurs unmasked, or a masked word may be it
-            terms = set(self._term_masked_always)
-            for literal in index.collapsed & self._part_keys:
-                terms.update(self._part_trigger[literal])
-            for token in index.masked_tokens:
+    def _term_slots(self, text: str, masked: bool) -> set[int]:
+        """The term slots whose key (or, on a masked draft, whose part) the draft may hold."""
+        collapsed = _REPEATS.sub(_FIRST, text)  # same as r"\1", without template expansion
+        term_heads = set(_TERM_START.findall(collapsed))
+        term_starts = term_heads.union([h[:_MIN] for h in term_heads])
+        if masked:  # the term's part occurs unmasked, or a masked word may be it
+            terms = set(self._term_masked_always_slots)
+            for literal in self._bare_part_keys.intersection(term_starts):
+                terms |= self._bare_part_trigger[literal]
+            for token in {t for t in _TOKEN.findall(text) if "*" in t}:
                 pool = self._part_all if token[0] == "*" else self._part_first.get(token[0], [])
                 terms.update(slot for slot in pool if self._part_fits(slot, token))
         else:
-            terms = set(self._term_always)
-            for literal in index.collapsed & self._term_keys:
-                terms.update(self._term_trigger[literal])
-        starts = index.starts
+            terms = set(self._term_always_slots)
+            for literal in self._bare_term_keys.intersection(term_starts):
+                terms |= self._bare_term_trigger[literal]
+        return terms
+
+    def candidates(self, text: str) -> Iterator[tuple[Rule, list[Scanner]]]:
+        """Each rule with the patterns that may match the text, in catalogue order.
+
+        The same decisions as testing every slot's ``Requirement`` against ``Index.of(text)``,
+        computed with precomputed key maps and group bitmasks.
+        """
+        heads = set(_WORD_START.findall(text))
+        starts = heads.union([h[:_MIN] for h in heads], [h[:_SHORT] for h in heads])
+        satisfied = 0
+        slots = set(self._always_slots)
+        for bits, triggered in map(self._start_lookup.__getitem__, self._bare_keys & starts):
+            satisfied |= bits
+            slots |= triggered
+        for literal, triggered in self._plain_trigger:
+            if literal in text:
+                slots |= triggered
+        masked = "*" in text
+        terms = self._term_slots(text, masked)
+        failed = 0
+        need, group_plain, runs = self._need, self._group_plain, self._runs
+        start_only = self._start_only
         per_rule: dict[int, list[Scanner]] = {}
         for slot in sorted(slots):
-            number, run, groups = self._runs[slot]
-            for at_start, plain in groups:  # every group needs one of its keys in the draft
-                if starts.isdisjoint(at_start) and not any(k in text for k in plain):
-                    break
+            missing = need[slot] & ~satisfied
+            if missing:  # groups no word start satisfies: their plain substrings decide
+                if missing & (failed | start_only):
+                    continue
+                while missing:
+                    low = missing & -missing
+                    if any(k in text for k in group_plain[low.bit_length() - 1]):
+                        satisfied |= low
+                        missing ^= low
+                    else:
+                        failed |= low
+                        break
+                if missing:
+                    continue
+            number, run, _ = runs[slot]
+            found = per_rule.get(number)
+            if found is None:
+                per_rule[number] = [run]
             else:
-                per_rule.setdefault(number, []).append(run)
+                found.append(run)
         for slot in sorted(terms):
             number, term = self._terms[slot]
-            per_rule.setdefault(number, []).append(term.masked if index.masked else term.plain)
+            per_rule.setdefault(number, []).append(term.masked if masked else term.plain)
+        rules = self._rules
         for number in sorted(per_rule):
-            yield self._rules[number], per_rule[number]
+            yield rules[number], per_rule[number]

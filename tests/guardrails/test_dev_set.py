@@ -56,9 +56,29 @@ def test_prefilter_never_changes_a_verdict() -> None:
     texts = [item.text for item in ITEMS]
     texts += [text.upper() for text in texts[:80]] + [text.replace("a", "*") for text in texts[:80]]
     for text in texts:
-        fast = {v.rule for v in GUARD.check(text).violations}
-        slow = {v.rule for v in reference.check(text).violations}
-        assert fast == slow, text
+        fast, slow = GUARD.check(text), reference.check(text)
+        assert fast.allowed == slow.allowed, text
+        assert {(v.rule, v.span) for v in fast.violations} == {
+            (v.rule, v.span) for v in slow.violations
+        }, text
+
+
+def test_break_positions_agree_with_find_and_rfind() -> None:
+    """Sentences and clause starts found by bisecting break positions, as find/rfind gave."""
+    from guardrails.checker import _CLAUSE_BREAK, _SENTENCE_BREAK, _Breaks
+    from guardrails.normaliser import normalise
+
+    for item in ITEMS[::7]:
+        text = normalise(item.text + "  " + item.text.upper()).text
+        breaks = _Breaks(text)
+        for start in range(len(text) + 1):
+            left = max(text.rfind(c, 0, start) for c in _SENTENCE_BREAK) + 1
+            for end in (start, min(start + 5, len(text))):
+                rights = [i for i in (text.find(c, end) for c in _SENTENCE_BREAK) if i >= 0]
+                expected = text[left : min(rights) if rights else len(text)]
+                assert breaks.sentence(start, end) == expected, (text, start, end)
+            clause = max(text.rfind(c, 0, start) for c in _CLAUSE_BREAK) + 1
+            assert breaks.clause_start(start) == clause, (text, start)
 
 
 def _every_pattern_guard() -> ComplianceGuard:
