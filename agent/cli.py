@@ -90,6 +90,34 @@ def token(account_id: str) -> None:
 
 
 @app.command()
+def purge(
+    days: Annotated[
+        int | None, typer.Option(help="Keep this many days (default SANTUN_RETENTION_DAYS)", min=1)
+    ] = None,
+) -> None:
+    """Delete conversations older than the retention period (audit, messages, checkpoints)."""
+    from datetime import timedelta
+
+    from agent.clock import clock_for
+    from agent.portfolio import load_portfolio
+    from agent.storage import Store, init_database, make_engine
+    from agent.storage.checkpoints import InlineSqliteSaver
+
+    settings = get_settings()
+    keep = days or settings.retention_days
+    cutoff = clock_for(settings.now).now() - timedelta(days=keep)
+    store = Store(init_database(make_engine(settings.resolved_database_url()), load_portfolio()))
+    ids, counts = store.purge_before(cutoff)
+    with InlineSqliteSaver.open(settings.checkpoint_path) as saver:
+        for session_id in ids:
+            saver.delete_thread(session_id)
+    summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+    console.print(
+        f"Purged conversations inactive since {cutoff:%Y-%m-%d}: {summary}", highlight=False
+    )
+
+
+@app.command()
 def ingest() -> None:
     """(Re)build the knowledge index; unchanged passages are not re-embedded."""
     import time

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, String, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    DateTime,
+    String,
+    bindparam,
+    delete,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.portfolio import Account
@@ -151,6 +161,45 @@ class Store:
                 )
             )
             return turn
+
+    # -- retention ---------------------------------------------------------------------
+
+    def purge_before(self, cutoff: datetime) -> tuple[list[str], dict[str, int]]:
+        """Delete conversations last active before ``cutoff``; return their ids and counts.
+
+        A session is purged with its messages, audit events and verification attempts when
+        its newest message (or its creation, if it has none) is older than the cutoff.
+        Business records (offers, promises, disputes, complaints, handoffs) are kept.
+        """
+        with self.transaction() as db:
+            last_seen = (
+                select(ChatSessionRow.session_id)
+                .outerjoin(MessageRow, MessageRow.session_id == ChatSessionRow.session_id)
+                .group_by(ChatSessionRow.session_id)
+                .having(
+                    # compared as plain naive UTC, the form UTCDateTime stores
+                    type_coerce(
+                        func.coalesce(
+                            func.max(MessageRow.created_at), func.max(ChatSessionRow.created_at)
+                        ),
+                        DateTime(),
+                    )
+                    < cutoff.astimezone(UTC).replace(tzinfo=None)
+                )
+            )
+            ids = list(db.scalars(last_seen))
+            counts = {"sessions": len(ids)}
+            for name, model in (
+                ("messages", MessageRow),
+                ("audit_events", AuditEventRow),
+                ("verification_attempts", VerificationAttemptRow),
+            ):
+                result = cast(
+                    CursorResult[Any], db.execute(delete(model).where(model.session_id.in_(ids)))
+                )
+                counts[name] = int(result.rowcount or 0)
+            db.execute(delete(ChatSessionRow).where(ChatSessionRow.session_id.in_(ids)))
+        return ids, counts
 
     # -- audit -----------------------------------------------------------------------
 
