@@ -84,60 +84,11 @@ _WORD_START = re.compile(r"\b(?=\w)(?=(.{1,5}))", re.DOTALL)
 _TERM_START = re.compile(r"(?<![a-z*])(?=[a-z])(?=(.{1,5}))", re.DOTALL)
 
 
-def _starts(text: str, where: re.Pattern[str] = _WORD_START) -> frozenset[str]:
-    """Keys of the 3 and 5 characters at every word start, marked with "^"."""
-    heads = where.findall(text)
-    return frozenset(
-        ["^" + head for head in heads]
-        + ["^" + head[:_MIN] for head in heads]
-        + ["^" + head[:_SHORT] for head in heads]
-    )
-
-
-@dataclass(frozen=True)
-class Index:
-    """A normalised draft prepared for requirement tests."""
-
-    text: str
-    starts: frozenset[str]
-    collapsed: frozenset[str]
-    masked: bool
-    masked_tokens: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, text: str) -> Index:
-        """Word-start keys of the draft, and of the draft with repeats collapsed ("anjjing")."""
-        collapsed = _REPEATS.sub(r"\1", text)
-        masked = "*" in text
-        tokens = tuple({t for t in _TOKEN.findall(text) if "*" in t}) if masked else ()
-        return cls(text, _starts(text), _starts(collapsed, _TERM_START), masked, tokens)
-
-    def has(self, literal: str) -> bool:
-        """Whether a key ("^" for a word start) occurs in the draft."""
-        return literal in self.starts if literal[0] == "^" else literal in self.text
-
-
 @dataclass(frozen=True)
 class Requirement:
     """Groups of literal keys; a match needs one key of every group in the draft."""
 
     groups: tuple[frozenset[str], ...]
-
-    def __post_init__(self) -> None:
-        """Split each group into word-start keys (a set test) and plain substrings."""
-        split = tuple(
-            (frozenset(k for k in g if k[0] == "^"), tuple(k for k in g if k[0] != "^"))
-            for g in self.groups
-        )
-        object.__setattr__(self, "_split", split)
-
-    def may_match(self, index: Index) -> bool:
-        """False only when the pattern certainly cannot match the indexed text."""
-        text, starts = index.text, index.starts
-        for at_start, plain in self._split:  # type: ignore[attr-defined]
-            if starts.isdisjoint(at_start) and not any(k in text for k in plain):
-                return False
-        return True
 
 
 @dataclass(frozen=True)
@@ -466,8 +417,11 @@ class ScanPlan:
     def candidates(self, text: str) -> Iterator[tuple[Rule, list[Scanner]]]:
         """Each rule with the patterns that may match the text, in catalogue order.
 
-        The same decisions as testing every slot's ``Requirement`` against ``Index.of(text)``,
-        computed with precomputed key maps and group bitmasks.
+        A pattern runs when every group of its ``Requirement`` has a key in the draft (a
+        word-start key among the draft's word starts, or a plain key as a substring); terms run
+        when their key starts a word of the repeat-collapsed draft, or, for a draft with a
+        masking star, when a masked word may stand for them. Computed with precomputed key
+        maps and group bitmasks.
         """
         heads = set(_WORD_START.findall(text))
         starts = heads.union([h[:_MIN] for h in heads], [h[:_SHORT] for h in heads])

@@ -75,11 +75,6 @@ class Store:
             ).all()
             return [(r[0], r[1]) for r in rows]
 
-    def account_ids(self) -> list[str]:
-        """Return every account id, sorted."""
-        with self._factory() as db:
-            return list(db.scalars(select(AccountRow.account_id).order_by(AccountRow.account_id)))
-
     # -- verification -----------------------------------------------------------
 
     def record_verification(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -74,7 +75,7 @@ def account_for(deps: ToolDeps, ctx: ToolContext) -> Account:
     return account
 
 
-def today_for(deps: ToolDeps, account: Account | None) -> Any:
+def today_for(deps: ToolDeps, account: Account | None) -> date:
     """Return today's date in the debtor's timezone (WIB when unknown)."""
     return local_today(deps.clock, account.timezone if account else None)
 
