@@ -22,7 +22,11 @@ class Settings(BaseSettings):
     engine: Literal["auto", "llm", "offline"] = "auto"
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
-    llm_timeout: float = Field(default=20.0, gt=0)
+    llm_timeout: float = Field(default=20.0, gt=0)  # whole-turn budget; then offline answers
+    llm_call_timeout: float = Field(default=10.0, gt=0)  # one model call
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    llm_max_prompt_tokens: int = Field(default=6000, ge=500)
     prompt_variant: str = "default"
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")

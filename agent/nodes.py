@@ -5,9 +5,12 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Literal
 
+from langgraph.config import get_stream_writer
+
 from agent.engines.base import Engine
 from agent.protocols import Guard
 from agent.state import PER_TURN_RESET, AgentState
+from agent.streaming import SentenceGate
 from agent.tools import TOOLS, ToolContext, ToolDeps, run_tool
 from guardrails import GuardContext
 from guardrails.contextual import amounts_in
@@ -60,12 +63,15 @@ async def understand(state: AgentState, *, engine: Engine) -> dict[str, Any]:
     return await engine.understand(state)
 
 
-async def decide(state: AgentState, *, engine: Engine) -> dict[str, Any]:
-    """Ask the engine for the next tool calls."""
+async def decide(state: AgentState, *, engine: Engine, guard: Guard) -> dict[str, Any]:
+    """Ask the engine for the next tool calls (a model may stream the reply right here)."""
     if state.get("steps", 0) >= MAX_TOOL_STEPS:
         return {"planned": []}
-    decision = await engine.decide(state)
-    updates: dict[str, Any] = {"planned": decision.calls}
+    gate = _gate(state, guard)
+    decision = await engine.decide(state, gate.feed if gate else None)
+    updates: dict[str, Any] = {**decision.updates, "planned": decision.calls}
+    if gate is not None:
+        updates["released"] = gate.close(decision.calls == [])
     if decision.answered_intent:
         updates["answered_intent"] = decision.answered_intent
     return updates
@@ -88,7 +94,10 @@ async def run_tools(state: AgentState, *, deps: ToolDeps) -> dict[str, Any]:
             failed_attempts=merged.get("failed_attempts", 0),
         )
         result = run_tool(TOOLS, planned["name"], planned.get("args", {}), deps, ctx)
-        calls.append({"name": planned["name"], "args": planned.get("args", {}), "result": result})
+        record = {"name": planned["name"], "args": planned.get("args", {}), "result": result}
+        if "call_id" in planned:  # the model's id, to send the result back to it
+            record["call_id"] = planned["call_id"]
+        calls.append(record)
         updates.update(tool_effects(planned["name"], result, deps))
     return {**updates, "tool_calls": calls, "planned": [], "steps": state.get("steps", 0) + 1}
 
@@ -129,10 +138,27 @@ def tool_effects(name: str, result: dict[str, Any], deps: ToolDeps) -> dict[str,
     return {}
 
 
-async def compose(state: AgentState, *, engine: Engine) -> dict[str, Any]:
-    """Draft the reply."""
-    draft = await engine.draft(state)
-    return {"draft": draft.text, "template": draft.source, "citations": draft.citations}
+async def compose(state: AgentState, *, engine: Engine, guard: Guard) -> dict[str, Any]:
+    """Draft the reply (streamed sentence by sentence when nothing was released yet)."""
+    gate = None if state.get("released") else _gate(state, guard)
+    draft = await engine.draft(state, gate.feed if gate else None)
+    updates = {
+        **draft.updates,
+        "draft": draft.text,
+        "template": draft.source,
+        "citations": draft.citations,
+    }
+    if gate is not None:
+        updates["released"] = gate.close(True)
+    return updates
+
+
+def _gate(state: AgentState, guard: Guard) -> SentenceGate | None:
+    """A sentence gate for a streamed turn: each sentence is checked before it is released."""
+    if not state.get("stream"):
+        return None
+    context = guard_context(state)
+    return SentenceGate(lambda s: guard.check(s, context).allowed, get_stream_writer())
 
 
 def guard_context(state: AgentState) -> GuardContext:

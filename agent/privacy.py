@@ -7,14 +7,15 @@ from typing import Any
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?:\+62|\b62|\b0)8[\d\s-]{7,14}\d")
-_LONG_NUMBER = re.compile(r"\b\d(?:[\s-]?\d){7,18}\b")
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+_LONG_NUMBER = re.compile(r"\b(?!\d{4}-\d{2}-\d{2}\b)\d(?:[\s-]?\d){7,18}\b")
 _DATE_NUMERIC = re.compile(r"\b\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4}\b")
 _MONTHS = (
     "januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember|"
     "jan|feb|mar|apr|jun|jul|agu|agt|ags|aug|sep|sept|okt|oct|nov|des|dec"
 )
 _DATE_WORDS = re.compile(rf"\b\d{{1,2}}\s+(?:{_MONTHS})\.?\s+\d{{2,4}}\b", re.IGNORECASE)
-_FOUR_DIGITS = re.compile(r"(?<![\d.,])\d{4}(?![\d.,])")
+_FOUR_DIGITS = re.compile(r"(?<!\d)(?<!\d[.,])\d{4}(?!\d|[.,]\d)")  # not inside 12.450.000
 
 
 def _keep_last4(match: re.Match[str]) -> str:
@@ -22,8 +23,14 @@ def _keep_last4(match: re.Match[str]) -> str:
     return "*" * (len(digits) - 4) + digits[-4:]
 
 
-def mask_text(text: str) -> str:
-    """Mask e-mails, phones, NIK and card/loan numbers (last four kept) and full dates."""
+def mask_text(text: str, *, iso_dates: bool = True) -> str:
+    """Mask e-mails, phones, NIK and card/loan numbers (last four kept) and full dates.
+
+    ``iso_dates=False`` keeps ``YYYY-MM-DD`` values: in structured tool results those are due
+    dates and expiries, while personal dates sit under sensitive keys (``birth_date``).
+    """
+    if iso_dates:
+        text = _ISO_DATE.sub("[tanggal]", text)
     text = _EMAIL.sub("[email]", text)
     text = _PHONE.sub("[telepon]", text)
     text = _LONG_NUMBER.sub(_keep_last4, text)
@@ -49,5 +56,5 @@ def mask_value(value: Any) -> Any:
     if isinstance(value, list):
         return [mask_value(v) for v in value]
     if isinstance(value, str):
-        return mask_text(value)
+        return mask_text(value, iso_dates=False)
     return value

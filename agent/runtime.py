@@ -8,14 +8,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
+from openai import AsyncOpenAI
 
 from agent.clock import Clock, clock_for, local_today
 from agent.config import Settings
 from agent.engines.base import Engine
+from agent.engines.llm.client import ChatModel, ModelSettings
+from agent.engines.llm.engine import LlmEngine
 from agent.engines.offline.engine import OfflineEngine
 from agent.graph import build_graph
 from agent.policy import load_policy
 from agent.portfolio import load_portfolio
+from agent.prompts import load_prompts
 from agent.protocols import Retriever
 from agent.service import ChatService
 from agent.storage import CaseBook, Store, init_database, make_engine
@@ -55,8 +59,6 @@ async def open_service(
     eager_retriever: bool = False,
 ) -> AsyncIterator[ChatService]:
     """Open the database, load demo data on first run, build the graph, yield the service."""
-    if settings.resolved_engine == "llm":
-        log.warning("LLM engine not available in this build; the offline engine answers")
     clock = clock_for(settings.now)
     db_engine = make_engine(settings.resolved_database_url())
     factory = init_database(db_engine, load_portfolio())
@@ -81,9 +83,7 @@ async def open_service(
         retriever=retriever,
     )
     engine = (
-        engine_factory(clock)
-        if engine_factory is not None
-        else OfflineEngine(clock, max_chars=settings.max_message_chars)
+        engine_factory(clock) if engine_factory is not None else make_engine_for(settings, clock)
     )
     guard = ComplianceGuard()
     try:
@@ -94,7 +94,44 @@ async def open_service(
         else:
             yield _service(settings, engine, guard, deps, store, InMemorySaver())
     finally:
+        if isinstance(engine, LlmEngine):
+            await engine.aclose()
         db_engine.dispose()
+
+
+def make_engine_for(settings: Settings, clock: Clock) -> Engine:
+    """The engine the settings ask for: the LLM engine (offline behind it), or offline alone.
+
+    Raises:
+        PromptError: ``SANTUN_PROMPT_VARIANT`` names no variant.
+    """
+    offline = OfflineEngine(clock, max_chars=settings.max_message_chars)
+    if settings.resolved_engine == "offline":
+        return offline
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    client = AsyncOpenAI(
+        api_key=key or "not-needed",  # local servers (Ollama, vLLM) accept any key
+        base_url=settings.llm_base_url,
+        max_retries=0,  # retries are the engine's, inside the turn's budget
+        timeout=settings.llm_call_timeout,
+    )
+    model = ChatModel(
+        client,
+        ModelSettings(
+            model=settings.llm_model,
+            temperature=settings.llm_temperature,
+            call_timeout=settings.llm_call_timeout,
+            max_retries=settings.llm_max_retries,
+        ),
+    )
+    log.info("LLM engine: model %s at %s", settings.llm_model, settings.llm_base_url or "OpenAI")
+    return LlmEngine(
+        model,
+        load_prompts(settings.prompt_variant),
+        offline,
+        turn_budget=settings.llm_timeout,
+        max_prompt_tokens=settings.llm_max_prompt_tokens,
+    )
 
 
 def _service(

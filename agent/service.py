@@ -134,7 +134,7 @@ class ChatService:
                     "kol": account.kol,
                 }
             self._session_facts[session_id] = facts
-        return {"user_text": text, "session_id": session_id, **facts}
+        return {"user_text": text, "session_id": session_id, "stream": False, **facts}
 
     def _audit(self, out: dict[str, Any], latency_ms: float) -> dict[str, Any]:
         return {
@@ -150,11 +150,21 @@ class ChatService:
             "citations": [c["id"] for c in out.get("citations", [])],
             "verified": bool(out.get("verified_account")),
             "handoff": bool(out.get("handoff")),
-            "engine": self.engine.name,
-            "prompt_version": self.engine.version,
+            "engine": out.get("engine_used") or self.engine.name,
+            "prompt_version": out.get("prompt_version") or self.engine.version,
             "guard_version": self.guard.version,
             "latency_ms": round(latency_ms, 2),
+            **_model_facts(out),
         }
+
+
+def _model_facts(out: dict[str, Any]) -> dict[str, Any]:
+    """What the model did this turn: retries, fallbacks, trimming and tokens (LLM engine)."""
+    if not out.get("llm_usage") and not out.get("llm_events"):
+        return {}
+    usage = dict(out.get("llm_usage", {}))
+    usage["total_tokens"] = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+    return {"llm_events": out.get("llm_events", []), "llm_usage": usage}
 
 
 def build_response(out: dict[str, Any]) -> dict[str, Any]:

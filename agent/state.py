@@ -58,6 +58,16 @@ class AgentState(TypedDict, total=False):
     citations: list[dict[str, Any]]
     feedback: list[dict[str, Any]]
     reply: str
+    # per turn, LLM engine bookkeeping (see agent/engines/llm/engine.py)
+    stream: bool
+    released: list[str]
+    engine_used: str
+    prompt_version: str
+    model_text: str | None
+    llm_turn: list[dict[str, Any]]
+    llm_events: list[dict[str, Any]]
+    llm_usage: dict[str, Any]
+    turn_deadline: float
 
 
 PER_TURN_RESET: dict[str, Any] = {
@@ -75,4 +85,12 @@ PER_TURN_RESET: dict[str, Any] = {
     "citations": [],
     "feedback": [],
     "reply": "",
+    "released": [],
+    "engine_used": "",
+    "prompt_version": "",
+    "model_text": None,
+    "llm_turn": [],
+    "llm_events": [],
+    "llm_usage": {},
+    "turn_deadline": 0.0,
 }

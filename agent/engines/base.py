@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ class Decision:
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     answered_intent: str | None = None
+    updates: dict[str, Any] = field(default_factory=dict)  # engine bookkeeping for the state
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,11 @@ class Draft:
     text: str
     source: str
     citations: list[dict[str, Any]] = field(default_factory=list)
+    updates: dict[str, Any] = field(default_factory=dict)  # engine bookkeeping for the state
+
+
+TextSink = Callable[[str], None]
+"""Receives the reply's text piece by piece while a model streams it."""
 
 
 class Engine(Protocol):
@@ -35,11 +42,11 @@ class Engine(Protocol):
         """Return state updates: intent, slots and the rules or model that decided."""
         ...
 
-    async def decide(self, state: AgentState) -> Decision:
-        """Return the next tool calls given the tool results so far."""
+    async def decide(self, state: AgentState, on_text: TextSink | None = None) -> Decision:
+        """Return the next tool calls given the tool results so far (or the reply's text)."""
         ...
 
-    async def draft(self, state: AgentState) -> Draft:
+    async def draft(self, state: AgentState, on_text: TextSink | None = None) -> Draft:
         """Draft a reply; ``state['feedback']`` holds violations of a blocked draft."""
         ...
 

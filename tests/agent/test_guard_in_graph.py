@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from agent.clock import Clock
 from agent.config import Settings
-from agent.engines.base import Draft
+from agent.engines.base import Draft, TextSink
 from agent.engines.offline.engine import OfflineEngine
 from agent.state import AgentState
 from agent.web.app import create_app
@@ -25,7 +25,7 @@ class ThreateningEngine(OfflineEngine):
         super().__init__(clock)
         self.bad_drafts = bad_drafts
 
-    async def draft(self, state: AgentState) -> Draft:
+    async def draft(self, state: AgentState, on_text: TextSink | None = None) -> Draft:
         blocked = sum(1 for d in state.get("drafts", []) if not d["allowed"])
         if blocked < self.bad_drafts:
             return Draft(text=THREAT, source="test:threat")

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from agent.clock import Clock, local_today
-from agent.engines.base import Decision, Draft
+from agent.engines.base import Decision, Draft, TextSink
 from agent.engines.offline.composer import Composer
 from agent.engines.offline.nlu import understand as nlu_understand
 from agent.engines.offline.planner import ACCOUNT_INTENTS, plan_tools
@@ -70,12 +70,12 @@ class OfflineEngine:
             updates["pending_promise"] = {}
         return updates
 
-    async def decide(self, state: AgentState) -> Decision:
+    async def decide(self, state: AgentState, on_text: TextSink | None = None) -> Decision:
         """Plan the next tool calls from the intent and the results so far."""
         calls, answered = plan_tools(state)
         return Decision(calls=calls, answered_intent=answered)
 
-    async def draft(self, state: AgentState) -> Draft:
+    async def draft(self, state: AgentState, on_text: TextSink | None = None) -> Draft:
         """Fill the approved templates; a regenerated draft falls back to the safe reply."""
         if state.get("feedback"):
             return self.safe_reply(state)

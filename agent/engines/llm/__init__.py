@@ -1,0 +1,1 @@
+"""The LLM engine: an OpenAI-compatible model that calls Santun's tools."""
