@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from agent.engines.base import Engine
 from agent.privacy import mask_text, mask_value
 from agent.protocols import Guard
 from agent.storage import Store
+from agent.streaming import split_sentences
 from guardrails import GuardContext
 
 SESSION_TOKEN_KIND = "session"
@@ -90,19 +92,56 @@ class ChatService:
         self, session_id: str, text: str, client_message_id: str | None = None
     ) -> dict[str, Any]:
         """Answer one debtor message; a repeated client message id gets the first answer."""
+        final: dict[str, Any] = {}
+        async for event, data in self.stream_message(
+            session_id, text, client_message_id, stream=False
+        ):
+            if event == "final":
+                final = data
+        return final
+
+    async def stream_message(
+        self,
+        session_id: str,
+        text: str,
+        client_message_id: str | None = None,
+        *,
+        stream: bool = True,
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """Answer one message as events: sentences as they are released, then the final answer.
+
+        Events are ``("sentence", text)`` and, last, ``("final", response)``. With a
+        streaming model each sentence is released as soon as the guardrail passed it;
+        otherwise the approved reply's sentences follow once the turn is done. The final
+        response is authoritative: when a streamed draft was blocked part-way, its reply
+        replaces what was shown.
+
+        Raises:
+            UnknownSessionError: no such session.
+        """
         if not self.session_exists(session_id):
             raise UnknownSessionError(session_id)
         async with self._locks[session_id]:
             if client_message_id:
                 previous = self.store.find_message(session_id, client_message_id)
                 if previous is not None:
-                    return previous
+                    yield "final", previous
+                    return
             started = time.perf_counter()
-            out = await self.graph.ainvoke(
-                self._turn_input(session_id, text),
+            out: dict[str, Any] = {}
+            released: list[str] = []
+            chunk: Any
+            async for mode, chunk in self.graph.astream(
+                {**self._turn_input(session_id, text), "stream": stream},
                 {"configurable": {"thread_id": session_id}},
+                stream_mode=["custom", "values"],
                 durability="exit",
-            )
+            ):
+                if mode == "values":
+                    out = dict(chunk)
+                elif stream and isinstance(chunk, dict) and "sentence" in chunk:
+                    released.append(chunk["sentence"])
+                    yield "sentence", chunk["sentence"]
             latency_ms = (time.perf_counter() - started) * 1000
             response = build_response(out)
             self.store.save_turn(
@@ -112,7 +151,10 @@ class ChatService:
                 self._audit(out, latency_ms),
                 self.clock.now(),
             )
-            return response
+            if stream:
+                for sentence in _unreleased(response["reply"], released):
+                    yield "sentence", sentence
+            yield "final", response
 
     def session_exists(self, session_id: str) -> bool:
         """Tell whether a session id is known (remembered once seen)."""
@@ -165,6 +207,14 @@ def _model_facts(out: dict[str, Any]) -> dict[str, Any]:
     usage = dict(out.get("llm_usage", {}))
     usage["total_tokens"] = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
     return {"llm_events": out.get("llm_events", []), "llm_usage": usage}
+
+
+def _unreleased(reply: str, released: list[str]) -> list[str]:
+    """The reply's sentences not yet shown, when what was shown is the reply's beginning."""
+    sentences = split_sentences(reply)
+    if sentences[: len(released)] != released:
+        return []  # a streamed draft was replaced; the final event carries the reply
+    return sentences[len(released) :]
 
 
 def build_response(out: dict[str, Any]) -> dict[str, Any]:

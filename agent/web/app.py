@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from sse_starlette.sse import EventSourceResponse
 
 from agent import tokens
 from agent.clock import Clock
@@ -48,6 +50,7 @@ def create_app(
     app = FastAPI(title="Santun", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _routes(app, settings)
+    _stream_routes(app)
     return app
 
 
@@ -131,6 +134,31 @@ def _routes(app: FastAPI, settings: Settings) -> None:
                 "API percakapan tersedia di /api/sessions; dokumentasi di /docs.",
             )
         )
+
+
+def _stream_routes(app: FastAPI) -> None:
+    """``POST /api/sessions/{id}/messages/stream``: Server-Sent Events of one turn."""
+
+    @app.post(
+        "/api/sessions/{session_id}/messages/stream",
+        responses={404: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+    )
+    async def post_message_stream(
+        session_id: str, body: MessageIn, request: Request, service: Service
+    ) -> Any:
+        if not service.session_exists(session_id):
+            return _error(404, UNKNOWN_SESSION)
+        if _limited(request, session_id):
+            return _error(429, RATE_LIMITED)
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            async for event, data in service.stream_message(
+                session_id, body.text, body.client_message_id
+            ):
+                payload = {"text": data} if event == "sentence" else data
+                yield {"event": event, "data": json.dumps(payload, ensure_ascii=False)}
+
+        return EventSourceResponse(events(), ping=15)
 
 
 def _page(title: str, body: str) -> str:

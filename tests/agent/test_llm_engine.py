@@ -265,3 +265,56 @@ def test_distress_is_handed_over_before_the_model_speaks(
     llm.push({"content": "Kami turut prihatin. Petugas kami akan segera menghubungi Anda."})
     answer = say(client, sid, "saya udah gak kuat lagi, rasanya pengen mati aja")
     assert answer["handoff"] and answer["tool_calls"][0]["name"] == "request_handoff"
+
+
+def stream(client: TestClient, sid: str, text: str) -> list[tuple[str, Any]]:
+    events: list[tuple[str, Any]] = []
+    name = ""
+    with client.stream(
+        "POST", f"/api/sessions/{sid}/messages/stream", json={"text": text}
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((name, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+def test_streamed_reply_is_released_sentence_by_sentence(
+    client: TestClient, llm: ScriptedLLM
+) -> None:
+    sid = new_session(client)
+    text = "Tidak, Bapak/Ibu. Utang adalah perkara perdata. Anda tidak akan dipenjara karena utang."
+    llm.push({"content": text})
+    events = stream(client, sid, "kalo gak bayar bisa dipenjara?")
+    sentences = [data["text"] for name, data in events if name == "sentence"]
+    assert sentences == [
+        "Tidak, Bapak/Ibu.",
+        "Utang adalah perkara perdata.",
+        "Anda tidak akan dipenjara karena utang.",
+    ]
+    assert events[-1][0] == "final" and events[-1][1]["reply"] == text
+    assert llm.requests[-1]["stream"] is True
+
+
+def test_a_blocked_sentence_is_never_streamed(client: TestClient, llm: ScriptedLLM) -> None:
+    sid = new_session(client)
+    llm.push({"content": f"Baik, Bapak/Ibu. {BLOCKED} Terima kasih."}, {"content": POLITE})
+    events = stream(client, sid, "saya belum bisa bayar hari ini")
+    shown = " ".join(data["text"] for name, data in events if name == "sentence")
+    assert "polisi" not in shown and "Terima kasih." not in shown
+    final = events[-1][1]
+    assert final["reply"] == POLITE and final["guardrail"]["drafts_blocked"] == 1
+
+
+def test_offline_engine_streams_the_approved_reply(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        sid = new_session(client)
+        events = stream(client, sid, "kalau nggak bayar bisa dipenjara nggak?")
+    sentences = [data["text"] for name, data in events if name == "sentence"]
+    final = events[-1][1]
+    assert len(sentences) >= 2 and " ".join(sentences) == final["reply"]
+    assert final["citations"]
