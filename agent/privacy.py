@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -38,6 +39,7 @@ def mask_text(text: str, *, iso_dates: bool = True) -> str:
     return _DATE_NUMERIC.sub("[tanggal]", text)
 
 
+@lru_cache(maxsize=2048)  # the same history is masked again on every model call
 def mask_for_provider(text: str) -> str:
     """Mask as :func:`mask_text`, and also bare four-digit groups (verification digits)."""
     return _FOUR_DIGITS.sub("[4digit]", mask_text(text))

@@ -13,6 +13,8 @@ import json
 import math
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -25,7 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["REFUSAL_TEXT", "ScriptedLLM", "Step", "serve_scripted"]
+__all__ = ["REFUSAL_TEXT", "ScriptedLLM", "Step", "serve_scripted", "serve_scripted_process"]
 
 Step = dict[str, Any]
 
@@ -367,6 +369,7 @@ def serve_scripted(llm: ScriptedLLM, host: str = "127.0.0.1") -> Iterator[str]:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -375,7 +378,7 @@ def serve_scripted(llm: ScriptedLLM, host: str = "127.0.0.1") -> Iterator[str]:
         log_config=None,
         log_level="warning",
         access_log=False,
-        http="h11",
+        http="httptools",
         ws="none",
         loop="asyncio",
         timeout_graceful_shutdown=1,
@@ -402,3 +405,54 @@ def serve_scripted(llm: ScriptedLLM, host: str = "127.0.0.1") -> Iterator[str]:
             server.force_exit = True
             thread.join(timeout=5.0)
         sock.close()
+
+
+@contextmanager
+def serve_scripted_process(steps: Iterable[Step], *, cycle: bool = True) -> Iterator[str]:
+    """Serve a script from a separate process, as a real model server would run.
+
+    Benchmarks use it so that the server's own work never competes with the agent's for
+    this process's interpreter lock.
+
+    Yields:
+        The base URL for the ``openai`` SDK.
+
+    Raises:
+        RuntimeError: If the server process does not report its address.
+    """
+    command = [sys.executable, "-m", "evals.scripted_llm", json.dumps(list(steps))]
+    if cycle:
+        command.append("--cycle")
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError("scripted LLM server process did not start")
+        yield url
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()  # the server exits when its stdin closes
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m evals.scripted_llm STEPS_JSON [--cycle]``: print the URL, serve until EOF."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    cycle = "--cycle" in args
+    steps = [a for a in args if a != "--cycle"]
+    llm = ScriptedLLM(json.loads(steps[0]) if steps else [], cycle=cycle)
+    with serve_scripted(llm) as url:
+        sys.stdout.write(url + "\n")
+        sys.stdout.flush()
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

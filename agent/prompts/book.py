@@ -64,7 +64,8 @@ class PromptBook:
             raise PromptError(f"variants.yaml: variant {variant!r}: {exc}") from exc
         self.name = variant
         env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-        self._parts = {k: env.from_string(v) for k, v in parts.items()}
+        values = {"lender": LENDER, "max_sentences": self.variant.max_sentences}
+        self._parts = {k: env.from_string(v).render(**values).strip() for k, v in parts.items()}
         self._system = env.from_string(system)
         self._shots = self._select_shots(shots.get("dialogues", []))
         source = "\n".join([system, *parts.values(), yaml.safe_dump(shots), variant])
@@ -83,9 +84,7 @@ class PromptBook:
 
     def render(self, facts: dict[str, Any]) -> RenderedPrompt:
         """Render the system prompt and few-shots from the conversation's facts."""
-        values = {"lender": LENDER, "max_sentences": self.variant.max_sentences}
-        parts = {k: t.render(**values).strip() for k, t in self._parts.items()}
-        system = self._system.render(**parts, extra=self.variant.extra, **facts).strip()
+        system = self._system.render(**self._parts, extra=self.variant.extra, **facts).strip()
         digest = hashlib.sha256(system.encode()).hexdigest()[:12]
         messages = [{"role": "system", "content": system}, *self._shots]
         return RenderedPrompt(messages=messages, version=f"{self.version}/{digest}")

@@ -24,8 +24,9 @@ def _encoder() -> Callable[[str], int]:
     return lambda text: len(encoding.encode(text, disallowed_special=()))
 
 
+@lru_cache(maxsize=4096)
 def count_text(text: str) -> int:
-    """Tokens of one string."""
+    """Tokens of one string (cached: the system prompt and history repeat every call)."""
     return _encoder()(text)
 
 
