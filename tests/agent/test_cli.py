@@ -9,10 +9,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from evals.scripted_llm import ScriptedLLM, serve_scripted
 
 NOW = "2026-11-23T10:00:00+07:00"
 
@@ -83,13 +87,14 @@ def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(json.load(response))
 
 
-@pytest.mark.slow
-def test_serve_over_real_http(tmp_path: Path) -> None:
+@contextmanager
+def served(env: dict[str, str]) -> Iterator[str]:
+    """``santun serve`` in a subprocess; yields its base URL once ``/healthz`` answers."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "serve", "--port", str(port)],
-        env=env_for(tmp_path),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -104,6 +109,15 @@ def test_serve_over_real_http(tmp_path: Path) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_serve_over_real_http(tmp_path: Path) -> None:
+    with served(env_for(tmp_path)) as base:
         sid = post(f"{base}/api/sessions", {})["session_id"]
         say = lambda text: post(f"{base}/api/sessions/{sid}/messages", {"text": text})  # noqa: E731
         assert not say("saya mau cek tagihan")["verified"]
@@ -112,9 +126,43 @@ def test_serve_over_real_http(tmp_path: Path) -> None:
         assert "Rp2.145.000" in say("bisa dicicil 6 bulan?")["reply"]
         say("oke saya ambil yang 6 bulan")
         link = say("kirim link pembayarannya")["tool_calls"][0]["result"]
-        assert link["url"].startswith(f"http://127.0.0.1:{port}/pay/")
+        assert link["url"].startswith(f"{base}/pay/")
         with urllib.request.urlopen(link["url"], timeout=5) as page:
             assert "Rp2.145.000" in page.read().decode()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+
+
+def tool(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+@pytest.mark.slow
+def test_serve_with_the_llm_engine_over_real_http(tmp_path: Path) -> None:
+    llm = ScriptedLLM()
+    with serve_scripted(llm) as llm_url:
+        env = {**env_for(tmp_path), "SANTUN_ENGINE": "llm", "SANTUN_LLM_BASE_URL": llm_url}
+        with served(env) as base:
+            health = urllib.request.urlopen(f"{base}/healthz", timeout=5)
+            assert json.load(health)["engine"] == "llm"
+            sid = post(f"{base}/api/sessions", {})["session_id"]
+            say = lambda text: post(f"{base}/api/sessions/{sid}/messages", {"text": text})  # noqa: E731
+            llm.push({"content": "Mohon kirim 4 digit terakhir kartu dan tanggal lahir Anda."})
+            assert not say("saya mau cek tagihan")["verified"]
+            llm.push(tool("verify_identity"), {"content": "Terima kasih, Anda terverifikasi."})
+            assert say("4 digit terakhir 9054, lahir 23 November 1979")["verified"]
+            llm.push(tool("get_balance"), {"content": "Total tagihan Anda Rp12.450.000."})
+            assert "Rp12.450.000" in say("berapa tagihan saya?")["reply"]
+            llm.push(tool("list_payment_plans", tenor=6), {"content": "Cicilan Rp2.145.000/bulan."})
+            plans = say("bisa dicicil 6 bulan?")
+            assert "Rp2.145.000" in plans["reply"]
+            offer = next(
+                o["offer_id"]
+                for o in plans["tool_calls"][0]["result"]["offers"]
+                if o.get("tenor_months") == 6
+            )
+            llm.push(tool("accept_plan", offer_id=offer), {"content": "Baik, kami catat."})
+            say("oke saya ambil yang 6 bulan")
+            llm.push(tool("create_payment_link", offer_id=offer), {"content": "Tautan siap."})
+            link = say("kirim link pembayarannya")["tool_calls"][0]["result"]
+            with urllib.request.urlopen(link["url"], timeout=5) as page:
+                assert "Rp2.145.000" in page.read().decode()
+    assert "9054" not in json.dumps(llm.requests)
