@@ -101,16 +101,14 @@ def purge(
     from agent.clock import clock_for
     from agent.portfolio import load_portfolio
     from agent.storage import Store, init_database, make_engine
-    from agent.storage.checkpoints import InlineSqliteSaver
+    from agent.storage.checkpoints import delete_threads
 
     settings = get_settings()
     keep = days or settings.retention_days
     cutoff = clock_for(settings.now).now() - timedelta(days=keep)
     store = Store(init_database(make_engine(settings.resolved_database_url()), load_portfolio()))
     ids, counts = store.purge_before(cutoff)
-    with InlineSqliteSaver.open(settings.checkpoint_path) as saver:
-        for session_id in ids:
-            saver.delete_thread(session_id)
+    delete_threads(settings.database_url, settings.checkpoint_path, ids)
     summary = ", ".join(f"{n} {name}" for name, n in counts.items())
     console.print(
         f"Purged conversations inactive since {cutoff:%Y-%m-%d}: {summary}", highlight=False

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from openai import AsyncOpenAI
 
@@ -23,7 +24,7 @@ from agent.prompts import load_prompts
 from agent.protocols import Retriever
 from agent.service import ChatService
 from agent.storage import CaseBook, Store, init_database, make_engine
-from agent.storage.checkpoints import InlineSqliteSaver
+from agent.storage.checkpoints import open_checkpointer
 from agent.tools import ToolDeps
 from guardrails import ComplianceGuard
 from knowledge.index import open_retriever
@@ -89,7 +90,7 @@ async def open_service(
     try:
         if persist_checkpoints:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            with InlineSqliteSaver.open(settings.checkpoint_path) as saver:
+            async with open_checkpointer(settings.database_url, settings.checkpoint_path) as saver:
                 yield _service(settings, engine, guard, deps, store, saver)
         else:
             yield _service(settings, engine, guard, deps, store, InMemorySaver())
@@ -140,7 +141,7 @@ def _service(
     guard: ComplianceGuard,
     deps: ToolDeps,
     store: Store,
-    saver: InlineSqliteSaver | InMemorySaver,
+    saver: BaseCheckpointSaver[Any],
 ) -> ChatService:
     graph = build_graph(
         engine=engine,

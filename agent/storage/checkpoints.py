@@ -1,4 +1,4 @@
-"""LangGraph checkpoints in SQLite, written inline from async code.
+"""LangGraph checkpoints: SQLite written inline from async code, or PostgreSQL.
 
 ``AsyncSqliteSaver`` hops to a worker thread for every read and write; for a local SQLite
 file in WAL mode each operation takes well under a millisecond, so the hop costs more than
@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
 )
+from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 
@@ -84,3 +87,42 @@ class InlineSqliteSaver(SqliteSaver):
     ) -> Mapping[str, Any]:
         """Delta-channel history, through the sync fast path."""
         return self.get_delta_channel_history(config=config, channels=channels)
+
+
+def postgres_url(database_url: str | None) -> str | None:
+    """The libpq URL of a PostgreSQL ``SANTUN_DATABASE_URL``, or None for SQLite."""
+    if not database_url:
+        return None
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql://" + database_url.removeprefix(prefix)
+    return None
+
+
+@asynccontextmanager
+async def open_checkpointer(
+    database_url: str | None, sqlite_path: Path
+) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """Checkpoints next to the data: PostgreSQL when the database is, else a SQLite file."""
+    url = postgres_url(database_url)
+    if url is None:
+        with InlineSqliteSaver.open(sqlite_path) as saver:
+            yield saver
+        return
+    async with AsyncPostgresSaver.from_conn_string(url) as postgres:
+        await postgres.setup()
+        yield postgres
+
+
+def delete_threads(database_url: str | None, sqlite_path: Path, thread_ids: list[str]) -> None:
+    """Delete conversations' checkpoints (retention purge), wherever they are kept."""
+    url = postgres_url(database_url)
+    if url is None:
+        with InlineSqliteSaver.open(sqlite_path) as saver:
+            for thread_id in thread_ids:
+                saver.delete_thread(thread_id)
+        return
+    with PostgresSaver.from_conn_string(url) as postgres:
+        postgres.setup()
+        for thread_id in thread_ids:
+            postgres.delete_thread(thread_id)
