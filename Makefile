@@ -6,7 +6,17 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 APP_STAMP := $(VENV)/.app-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: run test check format bench clean
+.PHONY: run test check format bench clean browser
+
+# The browser test drives Debian's Chromium (never `playwright install`, which downloads).
+browser:  ## install Chromium from the Debian archive when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Chromium for the browser test (apt-get install chromium) ..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+	  || { $$SUDO apt-get update -q >/dev/null && \
+	       $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+	  || echo "Could not install Chromium; the browser test will say so."; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +33,10 @@ run: $(APP_STAMP)  ## install, build the knowledge index if missing or stale, se
 	$(BIN)/santun ingest
 	$(BIN)/santun serve --host 127.0.0.1 --port 8000
 
-test: $(TEST_STAMP)  ## install what tests need and run them
+test: $(TEST_STAMP) browser  ## install what tests need (Chromium too) and run them
 	$(BIN)/python -m pytest
 
-check: $(TEST_STAMP)  ## format check, lint, types, tests
+check: $(TEST_STAMP) browser  ## format check, lint, types, tests
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -6,12 +6,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from agent.config import get_settings
+
+if TYPE_CHECKING:
+    from agent.storage.console import ConsoleStore
 
 app = typer.Typer(
     help="Santun: a compliant Indonesian debt-collection chat agent.",
@@ -102,12 +105,14 @@ def purge(
     from agent.portfolio import load_portfolio
     from agent.storage import Store, init_database, make_engine
     from agent.storage.checkpoints import delete_threads
+    from agent.storage.console import ConsoleStore
 
     settings = get_settings()
     keep = days or settings.retention_days
     cutoff = clock_for(settings.now).now() - timedelta(days=keep)
     store = Store(init_database(make_engine(settings.resolved_database_url()), load_portfolio()))
     ids, counts = store.purge_before(cutoff)
+    ConsoleStore.for_store(store).purge_sessions(ids)
     delete_threads(settings.database_url, settings.checkpoint_path, ids)
     summary = ", ".join(f"{n} {name}" for name, n in counts.items())
     console.print(
@@ -236,6 +241,61 @@ def bench(
     if out is not None:
         out.write_text(text + "\n")
     console.print_json(text)
+
+
+operator_app = typer.Typer(help="Console operator accounts.", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+
+
+@operator_app.command("add")
+def operator_add(
+    username: Annotated[str, typer.Argument(help="Login name (lowercase)")],
+    role: Annotated[str, typer.Option(help="compliance, agent or admin")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: username)")] = None,
+) -> None:
+    """Create an operator; the password is prompted for, or read from stdin's first line."""
+    from agent.clock import clock_for
+    from agent.storage.console import MIN_PASSWORD_CHARS, ROLES, OperatorError
+
+    if role not in ROLES:
+        _usage_error(f"unknown role {role!r} (choose one of {', '.join(ROLES)})")
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_CHARS:
+        _usage_error(f"password must have at least {MIN_PASSWORD_CHARS} characters")
+    now = clock_for(get_settings().now).now()
+    try:
+        _console_store().add_operator(username, role, password, name, now)
+    except OperatorError as exc:
+        _usage_error(str(exc))
+    console.print(f"Operator {username} added with role {role}.", highlight=False)
+
+
+@operator_app.command("list")
+def operator_list() -> None:
+    """List the console's operators (username, role, display name, status)."""
+    for operator, active, created in _console_store().operators():
+        status = "active" if active else "disabled"
+        sys.stdout.write(
+            f"{operator.username}\t{operator.role}\t{operator.display_name}\t{status}\t"
+            f"{created:%Y-%m-%d}\n"
+        )
+
+
+def _console_store() -> ConsoleStore:
+    from agent.portfolio import load_portfolio
+    from agent.storage import init_database, make_engine
+    from agent.storage.console import ConsoleStore
+
+    engine = make_engine(get_settings().resolved_database_url())
+    return ConsoleStore(init_database(engine, load_portfolio()))
+
+
+def _usage_error(message: str) -> NoReturn:
+    err.print(f"error: {message}", highlight=False)
+    raise typer.Exit(2)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     rate_limit_session_per_minute: int = Field(default=20, ge=1)
     rate_limit_ip_per_minute: int = Field(default=600, ge=1)
     guard_max_regenerations: int = Field(default=2, ge=0)
+    cors_origins: list[str] = Field(default_factory=list)  # sites that may embed the widget
     host: str = "127.0.0.1"
     port: int = 8000
 

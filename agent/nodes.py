@@ -167,6 +167,7 @@ def guard_context(state: AgentState) -> GuardContext:
     public: set[int] = set()
     cited: list[str] = []
     offers = {o["plan"] for o in state.get("offers", [])}
+    amounts.update(p["amount"] for p in state.get("payments_received", []))
     for call in state.get("tool_calls", []):
         result = call.get("result", {})
         if call["name"] == "search_knowledge":

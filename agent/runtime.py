@@ -23,7 +23,7 @@ from agent.portfolio import load_portfolio
 from agent.prompts import load_prompts
 from agent.protocols import Retriever
 from agent.service import ChatService
-from agent.storage import CaseBook, Store, init_database, make_engine
+from agent.storage import CaseBook, PaymentBook, Store, init_database, make_engine
 from agent.storage.checkpoints import open_checkpointer
 from agent.tools import ToolDeps
 from guardrails import ComplianceGuard
@@ -64,6 +64,7 @@ async def open_service(
     db_engine = make_engine(settings.resolved_database_url())
     factory = init_database(db_engine, load_portfolio())
     store = Store(factory)
+    payments = PaymentBook(factory)
     retriever = LazyRetriever(
         lambda: open_retriever(
             settings.resolved_index_dir,
@@ -91,9 +92,9 @@ async def open_service(
         if persist_checkpoints:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             async with open_checkpointer(settings.database_url, settings.checkpoint_path) as saver:
-                yield _service(settings, engine, guard, deps, store, saver)
+                yield _service(settings, engine, guard, deps, store, saver, payments)
         else:
-            yield _service(settings, engine, guard, deps, store, InMemorySaver())
+            yield _service(settings, engine, guard, deps, store, InMemorySaver(), payments)
     finally:
         if isinstance(engine, LlmEngine):
             await engine.aclose()
@@ -142,6 +143,7 @@ def _service(
     deps: ToolDeps,
     store: Store,
     saver: BaseCheckpointSaver[Any],
+    payments: PaymentBook,
 ) -> ChatService:
     graph = build_graph(
         engine=engine,
@@ -158,4 +160,5 @@ def _service(
         store=store,
         clock=deps.clock,
         signing_key=deps.signing_key,
+        payments=payments,
     )

@@ -17,7 +17,8 @@ from agent.clock import Clock
 from agent.engines.base import Engine
 from agent.privacy import mask_text, mask_value
 from agent.protocols import Guard
-from agent.storage import Store
+from agent.storage import PaymentBook, Store
+from agent.storage.console import ConsoleStore
 from agent.streaming import split_sentences
 from guardrails import GuardContext
 
@@ -40,10 +41,13 @@ class ChatService:
         store: Store,
         clock: Clock,
         signing_key: bytes,
+        payments: PaymentBook | None = None,
     ) -> None:
         """Assemble the service from already-built parts."""
+        self.payments = payments
         self.graph, self.engine, self.guard = graph, engine, guard
         self.store, self.clock, self._key = store, clock, signing_key
+        self.console = ConsoleStore.for_store(store)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._session_facts: dict[str, dict[str, Any]] = {}
 
@@ -127,13 +131,24 @@ class ChatService:
                 if previous is not None:
                     yield "final", previous
                     return
+            if self.console.held_by(session_id):  # a human holds the conversation: bot silent
+                now, masked = self.clock.now(), mask_text(text)
+                held = self.console.record_held_message(session_id, client_message_id, masked, now)
+                yield "final", held
+                return
             started = time.perf_counter()
             out: dict[str, Any] = {}
             released: list[str] = []
+            config: Any = {"configurable": {"thread_id": session_id}}
+            received = await self._payments_to_confirm(session_id, config)
             chunk: Any
             async for mode, chunk in self.graph.astream(
-                {**self._turn_input(session_id, text), "stream": stream},
-                {"configurable": {"thread_id": session_id}},
+                {
+                    **self._turn_input(session_id, text),
+                    "stream": stream,
+                    "payments_received": received,
+                },
+                config,
                 stream_mode=["custom", "values"],
                 durability="exit",
             ):
@@ -151,10 +166,21 @@ class ChatService:
                 self._audit(out, latency_ms),
                 self.clock.now(),
             )
+            if received and self.payments is not None and out.get("verified_account"):
+                references = [p["reference"] for p in received]
+                self.payments.mark_announced(references, session_id, self.clock.now())
             if stream:
                 for sentence in _unreleased(response["reply"], released):
                     yield "sentence", sentence
             yield "final", response
+
+    async def _payments_to_confirm(self, session_id: str, config: Any) -> list[dict[str, Any]]:
+        """Gateway payments of the session's verified account not yet confirmed to the debtor."""
+        if self.payments is None or not self.payments.any_unannounced():
+            return []
+        snapshot = await self.graph.aget_state(config)
+        account = snapshot.values.get("verified_account") if snapshot.values else None
+        return self.payments.unannounced(account) if account else []
 
     def session_exists(self, session_id: str) -> bool:
         """Tell whether a session id is known (remembered once seen)."""

@@ -42,6 +42,8 @@ class AgentState(TypedDict, total=False):
     kol: int | None
     distress: bool
     today: str
+    # per turn (set by the service with every message)
+    payments_received: list[dict[str, Any]]
     # per turn
     user_text: str
     flags: list[str]

@@ -2,6 +2,7 @@
 
 from agent.storage.cases import CaseBook
 from agent.storage.database import init_database, make_engine
+from agent.storage.payments import PaymentBook
 from agent.storage.repository import Store
 
-__all__ = ["CaseBook", "Store", "init_database", "make_engine"]
+__all__ = ["CaseBook", "PaymentBook", "Store", "init_database", "make_engine"]

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.portfolio import Account, Portfolio
+from agent.storage import console as _console  # noqa: F401  (registers the console tables)
 from agent.storage.models import (
     AccountRow,
     Base,

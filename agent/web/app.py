@@ -5,24 +5,25 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from html import escape
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from sse_starlette.sse import EventSourceResponse
 
 from agent import tokens
 from agent.clock import Clock
 from agent.config import Settings, get_settings
 from agent.engines.base import Engine
-from agent.formatting import rupiah, tanggal
 from agent.runtime import open_service
 from agent.service import ChatService, UnknownSessionError
-from agent.tools.payments import PAYMENT_TOKEN_KIND
+from agent.web.console import console_routes
 from agent.web.limits import BodySizeLimit, RateLimiter
+from agent.web.payments import payment_routes
 from agent.web.schemas import ErrorOut, MessageIn, MessageOut, SessionCreate, SessionCreated
+from agent.web.security import SecurityHeaders
+from agent.web.static_routes import static_routes
 
 RATE_LIMITED = (
     "Mohon maaf, terlalu banyak pesan dalam waktu singkat. Silakan coba lagi sebentar lagi."
@@ -49,8 +50,20 @@ def create_app(
 
     app = FastAPI(title="Santun", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
     _routes(app, settings)
     _stream_routes(app)
+    payment_routes(app, settings)
+    console_routes(app, settings)
+    static_routes(app)
     return app
 
 
@@ -107,34 +120,6 @@ def _routes(app: FastAPI, settings: Settings) -> None:
         except UnknownSessionError:
             return _error(404, UNKNOWN_SESSION)
 
-    @app.get("/pay/{token}", response_class=HTMLResponse)
-    async def pay_page(token: str, service: Service) -> HTMLResponse:
-        try:
-            claims = service.verify_token(PAYMENT_TOKEN_KIND, token)
-        except tokens.TokenError:
-            return HTMLResponse(
-                _page(
-                    "Tautan tidak berlaku",
-                    "Tautan pembayaran ini tidak valid atau sudah kedaluwarsa.",
-                ),
-                400,
-            )
-        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-        body = (
-            f"Jumlah pembayaran: {rupiah(int(claims['amt']))}. "
-            f"Berlaku sampai {tanggal(expires.date())}. Nomor tautan {claims['lid']}."
-        )
-        return HTMLResponse(_page("Pembayaran Bank Nusantara", body))
-
-    @app.get("/", response_class=HTMLResponse)
-    async def home() -> HTMLResponse:
-        return HTMLResponse(
-            _page(
-                "Santun — asisten virtual Bank Nusantara",
-                "API percakapan tersedia di /api/sessions; dokumentasi di /docs.",
-            )
-        )
-
 
 def _stream_routes(app: FastAPI) -> None:
     """``POST /api/sessions/{id}/messages/stream``: Server-Sent Events of one turn."""
@@ -159,11 +144,3 @@ def _stream_routes(app: FastAPI) -> None:
                 yield {"event": event, "data": json.dumps(payload, ensure_ascii=False)}
 
         return EventSourceResponse(events(), ping=15)
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        f'<!doctype html><html lang="id"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
-        f"<p>{escape(body)}</p></body></html>"
-    )

@@ -22,6 +22,7 @@ FACTS = {
     "session_locked": False,
     "accepted_offer_id": None,
     "flags": [],
+    "payments_received": [],
 }
 
 
@@ -37,6 +38,10 @@ def test_variants_render_differently_and_are_versioned() -> None:
     assert verified.version != rendered.version  # the hash covers the rendered text
     assert verified.version.split("/")[0] == rendered.version.split("/")[0] == default.version
     assert len(short.render(FACTS).messages) < len(rendered.messages)  # fewer few-shots
+    paid = default.render(
+        {**FACTS, "payments_received": [{"amount": 2145000, "paid_at": "2026-11-23T03:05:00"}]}
+    )
+    assert "Rp2.145.000 (2026-11-23)" in paid.messages[0]["content"]
 
 
 def test_unknown_variant_is_a_clear_error() -> None:

@@ -221,6 +221,9 @@ def _facts(state: AgentState) -> dict[str, Any]:
         "handoff": bool(state.get("handoff")),
         "session_locked": bool(state.get("session_locked")),
         "accepted_offer_id": state.get("accepted_offer_id"),
+        "payments_received": (
+            state.get("payments_received", []) if state.get("verified_account") else []
+        ),
         "flags": [f for f in state.get("flags", []) if f in ("injection", "abuse", "third_party")],
     }
 

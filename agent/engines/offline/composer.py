@@ -34,13 +34,15 @@ class Composer:
             if flag in state.get("flags", []):
                 return self.render([(flag, {"limit": self.max_chars})])
         calls = {c["name"]: c for c in state.get("tool_calls", [])}
-        parts: list[Part] = []
+        parts: list[Part] = _payments_part(state)
         verify = calls.get("verify_identity")
         if verify is not None:
             parts.append(_verify_part(verify["result"], bool(state.get("answered_intent"))))
             if not verify["result"].get("verified"):
                 return self.render(parts)
         intent = state.get("answered_intent") or state.get("intent") or "out_of_scope"
+        if parts and intent == "already_paid":  # "sudah saya bayar": the confirmation answers it
+            return self.render([*parts, ("anything_else", {})])
         if intent == "verify" and verify is None and not state.get("verified_account"):
             parts.extend(self._unverified(state, intent))
         elif intent == "verify" and verify is None:
@@ -75,6 +77,16 @@ class Composer:
             return [*parts, ("verify_need_last4", {})]
         purpose = self.book.purposes.get(state.get("pending_intent") or intent, "")
         return [*parts, ("ask_verification", {"purpose": purpose})]
+
+
+def _payments_part(state: AgentState) -> list[Part]:
+    """Confirm payments the gateway reported since the last turn (verified holder only)."""
+    if not state.get("verified_account") or state.get("third_party"):
+        return []
+    return [
+        ("payment_received", {"amount": p["amount"], "paid_at": p["paid_at"]})
+        for p in state.get("payments_received", [])
+    ]
 
 
 def _verify_part(result: dict[str, Any], answering: bool) -> Part:
