@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -16,6 +18,21 @@ from agent.state import AgentState
 from agent.tools import ToolDeps
 
 
+NodeObserver = Callable[[str, float], None]
+"""Told each node's name and its run time in milliseconds (evals, profiling)."""
+
+
+def _observed(name: str, node: Any, observer: NodeObserver) -> Any:
+    async def run(state: AgentState) -> Any:
+        started = time.perf_counter()
+        try:
+            return await node(state)
+        finally:
+            observer(name, (time.perf_counter() - started) * 1000)
+
+    return run
+
+
 def build_graph(
     *,
     engine: Engine,
@@ -24,17 +41,22 @@ def build_graph(
     checkpointer: BaseCheckpointSaver[Any] | None,
     max_regenerations: int = 2,
     max_chars: int = 4000,
+    observer: NodeObserver | None = None,
 ) -> CompiledStateGraph[AgentState, Any, AgentState, AgentState]:
     """Build the compiled turn graph from injected dependencies."""
     graph = StateGraph(AgentState)
-    graph.add_node("screen", partial(nodes.screen_input, max_chars=max_chars))
-    graph.add_node("understand", partial(nodes.understand, engine=engine))
-    graph.add_node("decide", partial(nodes.decide, engine=engine, guard=guard))
-    graph.add_node("tools", partial(nodes.run_tools, deps=deps))
-    graph.add_node("compose", partial(nodes.compose, engine=engine, guard=guard))
-    graph.add_node("guard", partial(nodes.check_draft, guard=guard))
-    graph.add_node("fallback", partial(nodes.fallback, engine=engine, guard=guard))
-    graph.add_node("respond", nodes.respond)
+
+    def node(name: str, action: Any) -> None:
+        graph.add_node(name, _observed(name, action, observer) if observer else action)
+
+    node("screen", partial(nodes.screen_input, max_chars=max_chars))
+    node("understand", partial(nodes.understand, engine=engine))
+    node("decide", partial(nodes.decide, engine=engine, guard=guard))
+    node("tools", partial(nodes.run_tools, deps=deps))
+    node("compose", partial(nodes.compose, engine=engine, guard=guard))
+    node("guard", partial(nodes.check_draft, guard=guard))
+    node("fallback", partial(nodes.fallback, engine=engine, guard=guard))
+    node("respond", nodes.respond)
     graph.add_edge(START, "screen")
     graph.add_conditional_edges("screen", nodes.route_after_screen, ["understand", "compose"])
     graph.add_edge("understand", "decide")

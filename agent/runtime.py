@@ -17,7 +17,7 @@ from agent.engines.base import Engine
 from agent.engines.llm.client import ChatModel, ModelSettings
 from agent.engines.llm.engine import LlmEngine
 from agent.engines.offline.engine import OfflineEngine
-from agent.graph import build_graph
+from agent.graph import NodeObserver, build_graph
 from agent.policy import load_policy
 from agent.portfolio import load_portfolio
 from agent.prompts import load_prompts
@@ -58,14 +58,21 @@ async def open_service(
     persist_checkpoints: bool = True,
     engine_factory: Callable[[Clock], Engine] | None = None,
     eager_retriever: bool = False,
+    guard: ComplianceGuard | None = None,
+    retriever: Retriever | None = None,
+    observer: NodeObserver | None = None,
 ) -> AsyncIterator[ChatService]:
-    """Open the database, load demo data on first run, build the graph, yield the service."""
+    """Open the database, load demo data on first run, build the graph, yield the service.
+
+    ``guard`` and ``retriever`` may be passed in already built (evals open many services);
+    ``observer`` is told every graph node's run time.
+    """
     clock = clock_for(settings.now)
     db_engine = make_engine(settings.resolved_database_url())
     factory = init_database(db_engine, load_portfolio())
     store = Store(factory)
     payments = PaymentBook(factory)
-    retriever = LazyRetriever(
+    knowledge = retriever or LazyRetriever(
         lambda: open_retriever(
             settings.resolved_index_dir,
             settings.chroma_url,
@@ -73,8 +80,8 @@ async def open_service(
             settings.embedder,
         )
     )
-    if eager_retriever:
-        retriever.load()
+    if eager_retriever and isinstance(knowledge, LazyRetriever):
+        knowledge.load()
     deps = ToolDeps(
         store=store,
         cases=CaseBook(factory),
@@ -82,19 +89,21 @@ async def open_service(
         clock=clock,
         signing_key=settings.signing_key(),
         public_url=settings.base_public_url(),
-        retriever=retriever,
+        retriever=knowledge,
     )
     engine = (
         engine_factory(clock) if engine_factory is not None else make_engine_for(settings, clock)
     )
-    guard = ComplianceGuard()
+    guard = guard or ComplianceGuard()
     try:
         if persist_checkpoints:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             async with open_checkpointer(settings.database_url, settings.checkpoint_path) as saver:
-                yield _service(settings, engine, guard, deps, store, saver, payments)
+                yield _service(settings, engine, guard, deps, store, saver, payments, observer)
         else:
-            yield _service(settings, engine, guard, deps, store, InMemorySaver(), payments)
+            yield _service(
+                settings, engine, guard, deps, store, InMemorySaver(), payments, observer
+            )
     finally:
         if isinstance(engine, LlmEngine):
             await engine.aclose()
@@ -144,6 +153,7 @@ def _service(
     store: Store,
     saver: BaseCheckpointSaver[Any],
     payments: PaymentBook,
+    observer: NodeObserver | None = None,
 ) -> ChatService:
     graph = build_graph(
         engine=engine,
@@ -152,6 +162,7 @@ def _service(
         checkpointer=saver,
         max_regenerations=settings.guard_max_regenerations,
         max_chars=settings.max_message_chars,
+        observer=observer,
     )
     return ChatService(
         graph=graph,

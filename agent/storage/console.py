@@ -12,9 +12,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Index, String, Text, delete, func, or_, select
+from sqlalchemy import Index, String, Text, delete, func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -37,6 +38,11 @@ HELD_TEXT_MAX_CHARS = 4000
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 _CHAT_KINDS = ("turn", "turn_held", "human_reply")
+REVIEW_KINDS = ("case", "conversation")
+REVIEW_STATUSES = ("approved", "flagged")
+REVIEW_COMMENT_MAX_CHARS = 2000
+REVIEW_TARGET_MAX_CHARS = 120
+TARGET_ID = re.compile(r"[A-Za-z0-9:_.-]{3,120}")  # eval case ids and session ids
 
 
 class OperatorRow(Base):
@@ -101,8 +107,27 @@ class HumanMessageRow(Base):
     created_at: Mapped[datetime]
 
 
+class ReviewRow(Base):
+    """A compliance officer's mark on an eval case or a conversation (append-only)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_target", "target_kind", "target_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(REVIEW_TARGET_MAX_CHARS))
+    status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class OperatorError(ValueError):
     """Bad operator input: unknown role, duplicate or invalid username, short password."""
+
+
+class ReviewError(ValueError):
+    """Bad review input: unknown kind or status, invalid target id, comment too long."""
 
 
 @dataclass(frozen=True)
@@ -535,16 +560,132 @@ class ConsoleStore:
             found = _summaries(db, rows)
         return found[0] if found else None
 
+    # -- eval review marks -------------------------------------------------------------------
+
+    def add_review(
+        self, kind: str, target_id: str, status: str, comment: str, reviewer: str, at: datetime
+    ) -> dict[str, Any]:
+        """Mark an eval case or a conversation; a target's newest mark replaces older ones.
+
+        Raises:
+            ReviewError: unknown kind or status, invalid target id, comment too long.
+        """
+        target_id, comment = target_id.strip(), _review_comment(comment)
+        _check_review(kind, target_id, status, comment)
+        row = ReviewRow(
+            target_kind=kind,
+            target_id=target_id,
+            status=status,
+            comment=comment,
+            reviewer=reviewer,
+            created_at=at,
+        )
+        mark = _review(row)
+        with self._tx() as db:
+            db.add(row)
+        return mark
+
+    def reviews(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The latest mark of every target (of one kind, if given), newest first.
+
+        Raises:
+            ReviewError: unknown kind.
+        """
+        latest = select(func.max(ReviewRow.id)).group_by(ReviewRow.target_kind, ReviewRow.target_id)
+        if kind is not None:
+            if kind not in REVIEW_KINDS:
+                raise ReviewError(f"unknown review kind {kind!r}")
+            latest = latest.where(ReviewRow.target_kind == kind)
+        query = select(ReviewRow).where(ReviewRow.id.in_(latest))
+        with self._factory() as db:
+            rows = db.scalars(query.order_by(ReviewRow.created_at.desc(), ReviewRow.id.desc()))
+            return [_review(r) for r in rows]
+
+    def review(self, kind: str, target_id: str) -> dict[str, Any] | None:
+        """The latest mark of one target, if it has any."""
+        with self._factory() as db:
+            row = db.scalar(
+                select(ReviewRow)
+                .where(ReviewRow.target_kind == kind, ReviewRow.target_id == target_id)
+                .order_by(ReviewRow.id.desc())
+                .limit(1)
+            )
+        return _review(row) if row else None
+
     # -- retention ---------------------------------------------------------------------------
 
     def purge_sessions(self, session_ids: Sequence[str]) -> dict[str, int]:
-        """Delete the console's copies of purged conversations (holds and human replies)."""
+        """Delete the console's copies of purged conversations (holds, human replies, marks)."""
         counts: dict[str, int] = {}
         with self._tx() as db:
             for name, model in (("human_messages", HumanMessageRow), ("holds", SessionHoldRow)):
                 result = db.execute(delete(model).where(model.session_id.in_(session_ids)))
                 counts[name] = int(getattr(result, "rowcount", 0) or 0)
+            # a comment may quote the debtor, so a conversation's marks go with it
+            result = db.execute(
+                delete(ReviewRow).where(
+                    ReviewRow.target_kind == "conversation", ReviewRow.target_id.in_(session_ids)
+                )
+            )
+            counts["reviews"] = int(getattr(result, "rowcount", 0) or 0)
         return counts
+
+
+def export_reviews(database_url: str) -> list[dict[str, Any]]:
+    """The latest review marks in a database, for an eval report; masked, newest first.
+
+    Reads only: a database without the ``reviews`` table (or a SQLite file that does not
+    exist) has no marks, and nothing is created.
+    """
+    from agent.storage.database import make_engine  # database.py imports this module
+
+    if database_url.startswith("sqlite:///"):
+        path = database_url.removeprefix("sqlite:///")
+        if path != ":memory:" and not Path(path).is_file():
+            return []
+    engine = make_engine(database_url)
+    try:
+        if not inspect(engine).has_table(ReviewRow.__tablename__):
+            return []
+        marks = ConsoleStore(sessionmaker(engine)).reviews()
+    finally:
+        engine.dispose()
+    # reports are shared more widely than the console: comments may quote a debtor
+    return [{**mark, "comment": mask_text(mark["comment"])} for mark in marks]
+
+
+def _review_comment(comment: str) -> str:
+    """Browsers send CRLF; count a line break as one character, as the textarea does."""
+    return comment.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _check_review(kind: str, target_id: str, status: str, comment: str) -> None:
+    if kind not in REVIEW_KINDS:
+        raise ReviewError(f"unknown review kind {kind!r} (choose {' or '.join(REVIEW_KINDS)})")
+    if status not in REVIEW_STATUSES:
+        raise ReviewError("choose a status: approved or flagged")
+    if not TARGET_ID.fullmatch(target_id):
+        raise ReviewError(
+            f"invalid {'eval case' if kind == 'case' else 'conversation'} id: use 3-120 "
+            "characters of letters, digits, ':', '_', '.' and '-' "
+            "(for example offline:coop-cc1003-cicilan-6)"
+        )
+    if len(comment) > REVIEW_COMMENT_MAX_CHARS:
+        raise ReviewError(
+            f"the comment has {len(comment)} characters; at most "
+            f"{REVIEW_COMMENT_MAX_CHARS} are allowed"
+        )
+
+
+def _review(row: ReviewRow) -> dict[str, Any]:
+    return {
+        "target_kind": row.target_kind,
+        "target_id": row.target_id,
+        "status": row.status,
+        "comment": row.comment,
+        "reviewer": row.reviewer,
+        "at": row.created_at.isoformat(),
+    }
 
 
 def _operator(row: OperatorRow) -> Operator:

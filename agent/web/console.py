@@ -2,8 +2,9 @@
 
 Operators sign in with their own accounts; the session is a signed HttpOnly cookie and every
 form carries a CSRF token derived from it. Compliance officers and admins read every
-conversation with its blocked drafts and audit records; collection agents work the
-human-handoff queue. Each look at a conversation is written to the access log.
+conversation with its blocked drafts and audit records, and mark eval cases and
+conversations as approved or flagged for the next eval report; collection agents work the
+human-handoff queue. Each look at (or mark on) a conversation is written to the access log.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from agent import tokens
 from agent.config import Settings
 from agent.privacy import mask_text
 from agent.service import ChatService
-from agent.storage.console import Filters, Operator
+from agent.storage.console import REVIEW_COMMENT_MAX_CHARS, Filters, Operator, ReviewError
 from guardrails import GuardContext
 from guardrails.catalogue import load_catalogue
 
@@ -166,6 +167,7 @@ def console_routes(app: FastAPI, settings: Settings) -> None:
     console = Console(settings)
     _auth_routes(app, console)
     _review_routes(app, console)
+    _mark_routes(app, console)
     _queue_routes(app, console)
     _feed_routes(app)
 
@@ -270,7 +272,11 @@ def _review_routes(app: FastAPI, console: Console) -> None:
         if not isinstance(login, Login):
             return login
         context = _transcript_context(request, login, session_id, "api_view_transcript")
-        body = {"conversation": context["summary"], "events": context["events"]}
+        body = {
+            "conversation": context["summary"],
+            "review": context["review"],
+            "events": context["events"],
+        }
         return JSONResponse(_jsonable(body), headers=_HEADERS)
 
     @app.get("/console/access-log", include_in_schema=False)
@@ -313,7 +319,91 @@ def _transcript_context(
         "reviewer": reviewer,
         "holds": summary is not None and summary.held_by == login.operator.username,
         "in_queue": service.console.in_queue(session_id),
+        "review": service.console.review("conversation", session_id),
+        "comment_max": REVIEW_COMMENT_MAX_CHARS,
     }
+
+
+def _mark_routes(app: FastAPI, console: Console) -> None:
+    """Eval review marks: compliance officers and admins approve or flag cases and chats."""
+
+    @app.get("/console/reviews", include_in_schema=False)
+    async def reviews_page(request: Request) -> Response:
+        login = console.require(request, REVIEWERS)
+        if not isinstance(login, Login):
+            return login
+        return _reviews_page(console, request, login, 200, None, {})
+
+    @app.post("/console/reviews", include_in_schema=False)
+    async def mark_case(request: Request) -> Response:
+        checked = await console.require_post(request, REVIEWERS)
+        if isinstance(checked, Response):
+            return checked
+        login, form = checked
+        try:
+            _add_review(request, login, "case", form.get("case_id", ""), form)
+        except ReviewError as exc:
+            return _reviews_page(console, request, login, 400, _sentence(exc), form)
+        return RedirectResponse("/console/reviews", status_code=303)
+
+    @app.post("/console/sessions/{session_id}/review", include_in_schema=False)
+    async def mark_conversation(session_id: str, request: Request) -> Response:
+        checked = await console.require_post(request, REVIEWERS)
+        if isinstance(checked, Response):
+            return checked
+        login, form = checked
+        service = _service(request)
+        if service.console.conversation(session_id) is None:
+            return _not_found(console, request, login)
+        try:
+            mark = _add_review(request, login, "conversation", session_id, form)
+        except ReviewError as exc:
+            context = _transcript_context(request, login, session_id, "view_transcript")
+            problem = {"review_error": _sentence(exc), "review_form": form}
+            return console.page(request, "transcript.html", login, 400, **problem, **context)
+        action = f"review_{mark['status']}"
+        service.console.log_access(login.operator.username, session_id, action, service.clock.now())
+        return RedirectResponse(f"/console/sessions/{session_id}", status_code=303)
+
+
+def _add_review(
+    request: Request, login: Login, kind: str, target_id: str, form: dict[str, str]
+) -> dict[str, Any]:
+    service = _service(request)
+    return service.console.add_review(
+        kind,
+        target_id,
+        form.get("status", ""),
+        form.get("comment", ""),
+        login.operator.username,
+        service.clock.now(),
+    )
+
+
+def _reviews_page(
+    console: Console,
+    request: Request,
+    login: Login,
+    status: int,
+    error: str | None,
+    form: dict[str, str],
+) -> Response:
+    rows = _service(request).console.reviews()
+    return console.page(
+        request,
+        "reviews.html",
+        login,
+        status,
+        rows=rows,
+        error=error,
+        form=form,
+        comment_max=REVIEW_COMMENT_MAX_CHARS,
+    )
+
+
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:] + "."
 
 
 def _queue_routes(app: FastAPI, console: Console) -> None:
@@ -486,7 +576,9 @@ def _iso(value: Any) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _wib(value: datetime | None) -> str:
+def _wib(value: datetime | str | None) -> str:
+    if isinstance(value, str):  # review marks carry ISO timestamps
+        value = datetime.fromisoformat(value) if value else None
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M WIB") if value else ""
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+import sqlite3
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -334,3 +336,153 @@ def test_operator_cli(tmp_path: Path) -> None:
     listed = santun(tmp_path, "operator", "list")
     assert listed.returncode == 0 and listed.stdout.split("\t")[:2] == ["sari", "compliance"]
     assert "tono" not in listed.stdout
+
+
+def review_csrf(client: TestClient) -> str:
+    page = client.get("/console/reviews")
+    assert page.status_code == 200, page.text
+    found = CSRF.search(page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_compliance_flags_a_conversation(client: TestClient, settings: Settings) -> None:
+    sid = new_session(client)
+    say(client, sid, "halo")
+    sign_in(client, "cora")
+    page = client.get(f"/console/sessions/{sid}")
+    assert "not reviewed" in page.text and f'action="/console/sessions/{sid}/review"' in page.text
+    comment = "Reply repeats the amount twice;\r\nplease check the template."
+    form = {"csrf_token": csrf_of(client), "status": "flagged", "comment": comment}
+    marked = client.post(f"/console/sessions/{sid}/review", data=form)
+    assert marked.status_code == 303 and marked.headers["location"] == f"/console/sessions/{sid}"
+    page = client.get(f"/console/sessions/{sid}")
+    assert "not reviewed" not in page.text
+    assert "flagged</span> by cora" in page.text
+    assert "Reply repeats the amount twice;\nplease check the template." in page.text
+    api = client.get(f"/console/api/sessions/{sid}").json()
+    assert api["review"]["status"] == "flagged" and api["review"]["reviewer"] == "cora"
+    store = client.app.state.service.console  # type: ignore[attr-defined]
+    log = [(r["operator"], r["action"]) for r in store.access_log() if r["session_id"] == sid]
+    assert ("cora", "review_flagged") in log
+    listing = client.get("/console/reviews")
+    assert sid in listing.text and "conversation" in listing.text
+    assert 'href="/console/reviews"' in listing.text  # the nav link
+    assert client.post("/console/sessions/nope/review", data=form).status_code == 404
+
+
+def test_agents_may_not_review(client: TestClient) -> None:
+    sid = new_session(client)
+    say(client, sid, "hubungkan ke petugas")  # in the queue, so Agus may read it
+    sign_in(client, "agus")
+    token = csrf_of(client)
+    assert 'href="/console/reviews"' not in client.get("/console/queue").text
+    page = client.get(f"/console/sessions/{sid}")
+    assert page.status_code == 200 and "/review" not in page.text
+    assert client.get("/console/reviews").status_code == 403
+    case = {"csrf_token": token, "case_id": "offline:x-1", "status": "approved", "comment": ""}
+    assert client.post("/console/reviews", data=case).status_code == 403
+    chat = {"csrf_token": token, "status": "approved", "comment": ""}
+    assert client.post(f"/console/sessions/{sid}/review", data=chat).status_code == 403
+    assert client.app.state.service.console.reviews() == []  # type: ignore[attr-defined]
+
+
+def test_review_input_is_checked(client: TestClient) -> None:
+    sid = new_session(client)
+    say(client, sid, "halo")
+    sign_in(client, "adi")
+    token = review_csrf(client)
+    store = client.app.state.service.console  # type: ignore[attr-defined]
+    for case_id in ("", "ab", "offline:case one", "x" * 121, "offline:<b>"):
+        form = {"csrf_token": token, "case_id": case_id, "status": "approved", "comment": ""}
+        bad = client.post("/console/reviews", data=form)
+        assert bad.status_code == 400, case_id
+        assert "Invalid eval case id: use 3-120 characters" in bad.text
+    form = {"csrf_token": token, "case_id": "offline:a-1", "status": "ok", "comment": ""}
+    assert (
+        "Choose a status: approved or flagged." in client.post("/console/reviews", data=form).text
+    )
+    long = {"csrf_token": token, "status": "approved", "comment": "x" * 2001}
+    too_long = client.post(f"/console/sessions/{sid}/review", data=long)
+    assert too_long.status_code == 400 and "at most 2000 are allowed" in too_long.text
+    assert "x" * 2001 in too_long.text  # the officer's text is kept for editing
+    assert store.reviews() == []
+    fits = {**long, "comment": "y\r\n" * 1000}  # CRLF counts as one character, as in the form
+    assert client.post(f"/console/sessions/{sid}/review", data=fits).status_code == 303
+
+
+def test_review_posts_need_the_csrf_token(client: TestClient) -> None:
+    sid = new_session(client)
+    say(client, sid, "halo")
+    sign_in(client, "cora")
+    case = {"case_id": "offline:coop-cc1003-cicilan-6", "status": "approved", "comment": ""}
+    assert client.post("/console/reviews", data=case).status_code == 403
+    wrong = client.post("/console/reviews", data={**case, "csrf_token": "0" * 64})
+    assert wrong.status_code == 403 and "Invalid CSRF token" in wrong.text
+    chat = {"status": "flagged", "comment": "x"}
+    assert client.post(f"/console/sessions/{sid}/review", data=chat).status_code == 403
+    assert client.app.state.service.console.reviews() == []  # type: ignore[attr-defined]
+
+
+def test_review_comments_are_escaped(client: TestClient) -> None:
+    sid = new_session(client)
+    say(client, sid, "halo")
+    sign_in(client, "cora")
+    comment = "<script>alert(1)</script> & <b>bold</b>"
+    token = csrf_of(client)
+    chat = {"csrf_token": token, "status": "flagged", "comment": comment}
+    assert client.post(f"/console/sessions/{sid}/review", data=chat).status_code == 303
+    case = {"csrf_token": token, "case_id": "offline:a-1", "status": "approved", "comment": comment}
+    assert client.post("/console/reviews", data=case).status_code == 303
+    for page in (client.get(f"/console/sessions/{sid}").text, client.get("/console/reviews").text):
+        assert "<script>alert" not in page and "<b>bold" not in page
+        assert html.escape(comment) in page
+
+
+def test_export_reviews_gives_the_latest_mark_per_target(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    from agent.storage.console import export_reviews
+
+    url = settings.resolved_database_url()
+    assert export_reviews(url) == []  # the table exists, no rows
+    sid = new_session(client)
+    say(client, sid, "halo")
+    sign_in(client, "cora")
+    token = review_csrf(client)
+    case_id = "offline:coop-cc1003-cicilan-6"
+    for status, comment in (("approved", "fine"), ("flagged", "Hubungi 081234567890 lagi")):
+        form = {"csrf_token": token, "case_id": case_id, "status": status, "comment": comment}
+        assert client.post("/console/reviews", data=form).status_code == 303
+    chat = {"csrf_token": token, "status": "approved", "comment": ""}
+    assert client.post(f"/console/sessions/{sid}/review", data=chat).status_code == 303
+    exported = export_reviews(url)
+    assert [(m["target_kind"], m["target_id"], m["status"]) for m in exported] == [
+        ("conversation", sid, "approved"),
+        ("case", case_id, "flagged"),
+    ]
+    case = exported[1]
+    assert case["reviewer"] == "cora" and case["comment"] == "Hubungi [telepon] lagi"
+    assert datetime.fromisoformat(case["at"]) == settings.now
+    store = client.app.state.service.console  # type: ignore[attr-defined]
+    assert [m["target_id"] for m in store.reviews("case")] == [case_id]
+    later = settings.now + timedelta(minutes=5)
+    store.add_review("case", "offline:b-2", "approved", "", "adi", later)
+    assert [m["target_id"] for m in export_reviews(url)][:1] == ["offline:b-2"]  # newest first
+
+    missing = tmp_path / "elsewhere" / "none.db"
+    assert export_reviews(f"sqlite:///{missing}") == [] and not missing.exists()
+    bare = tmp_path / "bare.db"
+    sqlite3.connect(bare).close()  # a database without the console's tables
+    assert export_reviews(f"sqlite:///{bare}") == []
+
+
+def test_purged_conversations_lose_their_marks(client: TestClient, settings: Settings) -> None:
+    store = client.app.state.service.console  # type: ignore[attr-defined]
+    now = settings.now
+    store.add_review("conversation", "sess-old-1", "flagged", "quoted the debtor", "cora", now)
+    store.add_review("conversation", "sess-new-2", "approved", "", "cora", now)
+    store.add_review("case", "sess-old-1", "approved", "same id, other kind", "cora", now)
+    assert store.purge_sessions(["sess-old-1"])["reviews"] == 1
+    left = {(m["target_kind"], m["target_id"]) for m in store.reviews()}
+    assert left == {("conversation", "sess-new-2"), ("case", "sess-old-1")}
