@@ -243,6 +243,51 @@ def bench(
     console.print_json(text)
 
 
+@app.command("eval")
+def eval_command(
+    suite: Annotated[
+        list[str] | None,
+        typer.Option(help="offline, scripted (mock model over HTTP) or llm; repeatable"),
+    ] = None,
+    variant: Annotated[
+        list[str] | None, typer.Option(help="Prompt variant; give two to compare")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the four report files")] = Path(
+        ".santun/eval-report"
+    ),
+    repeat: Annotated[int, typer.Option(min=1, max=20, help="Runs per LLM scenario")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
+    update_baseline: Annotated[
+        bool, typer.Option(help="Write evals/baseline.json from this run")
+    ] = False,
+) -> None:
+    """Run the scenario suites; write report.html, report.json, summary.md, junit.xml."""
+    from agent.eval_cli import run_eval
+    from agent.prompts import PromptError, load_prompts
+    from evals.scenarios import ScenarioError
+
+    suites = suite or ["offline", "scripted"]
+    unknown = [s for s in suites if s not in ("offline", "scripted", "llm")]
+    if unknown:
+        _usage_error(f"unknown suite(s) {', '.join(unknown)}; known: offline, scripted, llm")
+    variants = variant or [get_settings().prompt_variant]
+    try:
+        for name in variants:
+            load_prompts(name)
+        code = run_eval(
+            get_settings(),
+            suites,
+            variants,
+            out,
+            repeat=repeat,
+            concurrency=concurrency,
+            update_baseline=update_baseline,
+        )
+    except (PromptError, ScenarioError, ValueError) as exc:
+        _usage_error(str(exc))
+    raise typer.Exit(code)
+
+
 operator_app = typer.Typer(help="Console operator accounts.", no_args_is_help=True)
 app.add_typer(operator_app, name="operator")
 

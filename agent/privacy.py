@@ -9,7 +9,8 @@ from typing import Any
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?:\+62|\b62|\b0)8[\d\s-]{7,14}\d")
 _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-_LONG_NUMBER = re.compile(r"\b(?!\d{4}-\d{2}-\d{2}\b)\d(?:[\s-]?\d){7,18}\b")
+# Not inside our own references (SGH-20260925-003, OF-12345678): those follow a letter code.
+_LONG_NUMBER = re.compile(r"(?<![\w-])(?!\d{4}-\d{2}-\d{2}\b)\d(?:[\s-]?\d){7,18}\b")
 _DATE_NUMERIC = re.compile(r"\b\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4}\b")
 _MONTHS = (
     "januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember|"
@@ -34,9 +35,9 @@ def mask_text(text: str, *, iso_dates: bool = True) -> str:
         text = _ISO_DATE.sub("[tanggal]", text)
     text = _EMAIL.sub("[email]", text)
     text = _PHONE.sub("[telepon]", text)
-    text = _LONG_NUMBER.sub(_keep_last4, text)
     text = _DATE_WORDS.sub("[tanggal]", text)
-    return _DATE_NUMERIC.sub("[tanggal]", text)
+    text = _DATE_NUMERIC.sub("[tanggal]", text)  # before long numbers: 14-03-1988 is a date
+    return _LONG_NUMBER.sub(_keep_last4, text)
 
 
 @lru_cache(maxsize=2048)  # the same history is masked again on every model call

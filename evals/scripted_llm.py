@@ -8,7 +8,9 @@ request; see :class:`ScriptedLLM` for the step forms.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import importlib
 import json
 import math
 import re
@@ -17,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +29,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["REFUSAL_TEXT", "ScriptedLLM", "Step", "serve_scripted", "serve_scripted_process"]
+__all__ = [
+    "REFUSAL_TEXT",
+    "Responder",
+    "ScriptedLLM",
+    "Step",
+    "load_responder",
+    "serve_scripted",
+    "serve_scripted_process",
+]
 
 Step = dict[str, Any]
+Responder = Callable[[dict[str, Any]], Step]
 
 REFUSAL_TEXT = "I'm sorry, I can't help with that."
 HANG_SECONDS = 3600.0
@@ -155,7 +166,9 @@ class ScriptedLLM:
     * ``{"fault": "refusal"}``: content ``None`` and ``refusal`` set.
     * ``{"fault": "disconnect"}``: the connection drops mid-response.
 
-    An exhausted script answers HTTP 500 ``script exhausted`` unless ``default`` is given.
+    An exhausted script answers with ``default`` when given, else with the step that
+    ``responder`` (a function of the request body, e.g. :func:`evals.mock_model.respond`)
+    returns, else HTTP 500 ``script exhausted``.
 
     Attributes:
         requests: Every JSON request body received, in order.
@@ -163,7 +176,12 @@ class ScriptedLLM:
     """
 
     def __init__(
-        self, steps: Iterable[Step] = (), *, cycle: bool = False, default: Step | None = None
+        self,
+        steps: Iterable[Step] = (),
+        *,
+        cycle: bool = False,
+        default: Step | None = None,
+        responder: Responder | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -171,6 +189,7 @@ class ScriptedLLM:
         self._position = 0
         self._cycle = False
         self._default = None if default is None else _check_step(default)
+        self._responder = responder
         self._counter = 0
         self.requests: list[dict[str, Any]] = []
         self.script(steps, cycle=cycle)
@@ -268,6 +287,11 @@ class ScriptedLLM:
         if not isinstance(body, dict):
             return _error(400, "request body must be a JSON object")
         step, number = self._take(body)
+        if step is None and self._responder is not None:
+            try:
+                step = _check_step(self._responder(body))
+            except Exception as exc:  # the client should see why, not a bare 500
+                return _error(500, f"responder failed: {type(exc).__name__}: {exc}")
         if step is None:
             return _error(500, "script exhausted")
         fault = step.get("fault")
@@ -407,12 +431,36 @@ def serve_scripted(llm: ScriptedLLM, host: str = "127.0.0.1") -> Iterator[str]:
         sock.close()
 
 
+def load_responder(path: str) -> Responder:
+    """Import a responder named ``"package.module:function"``.
+
+    Raises:
+        ValueError: If ``path`` is not of that form or does not name a callable.
+    """
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"responder must look like 'package.module:function', got {path!r}")
+    found = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(found):
+        raise ValueError(f"{path!r} is not a callable")
+    responder: Responder = found
+    return responder
+
+
 @contextmanager
-def serve_scripted_process(steps: Iterable[Step], *, cycle: bool = True) -> Iterator[str]:
+def serve_scripted_process(
+    steps: Iterable[Step], *, cycle: bool = True, responder: str | None = None
+) -> Iterator[str]:
     """Serve a script from a separate process, as a real model server would run.
 
     Benchmarks use it so that the server's own work never competes with the agent's for
     this process's interpreter lock.
+
+    Args:
+        steps: The script.
+        cycle: Repeat the script forever.
+        responder: Import path of a responder that answers once the script is exhausted,
+            e.g. ``"evals.mock_model:respond"``.
 
     Yields:
         The base URL for the ``openai`` SDK.
@@ -423,6 +471,8 @@ def serve_scripted_process(steps: Iterable[Step], *, cycle: bool = True) -> Iter
     command = [sys.executable, "-m", "evals.scripted_llm", json.dumps(list(steps))]
     if cycle:
         command.append("--cycle")
+    if responder is not None:
+        command += ["--responder", responder]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None and process.stdin is not None
@@ -443,11 +493,19 @@ def serve_scripted_process(steps: Iterable[Step], *, cycle: bool = True) -> Iter
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m evals.scripted_llm STEPS_JSON [--cycle]``: print the URL, serve until EOF."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    cycle = "--cycle" in args
-    steps = [a for a in args if a != "--cycle"]
-    llm = ScriptedLLM(json.loads(steps[0]) if steps else [], cycle=cycle)
+    """``python -m evals.scripted_llm [STEPS_JSON] [--cycle] [--responder MODULE:FUNC]``.
+
+    Prints the base URL, then serves until standard input closes.
+    """
+    parser = argparse.ArgumentParser(prog="python -m evals.scripted_llm")
+    parser.add_argument("steps", nargs="?", default="[]", help="the script, as a JSON list")
+    parser.add_argument("--cycle", action="store_true", help="repeat the script forever")
+    parser.add_argument(
+        "--responder", help="answers after the script, e.g. evals.mock_model:respond"
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    responder = load_responder(args.responder) if args.responder else None
+    llm = ScriptedLLM(json.loads(args.steps), cycle=args.cycle, responder=responder)
     with serve_scripted(llm) as url:
         sys.stdout.write(url + "\n")
         sys.stdout.flush()

@@ -23,6 +23,7 @@ FACTS = {
     "accepted_offer_id": None,
     "flags": [],
     "payments_received": [],
+    "offers": [],
 }
 
 

@@ -24,6 +24,7 @@ from agent.state import AgentState
 from agent.tools import TOOLS, ToolSpec
 
 PROVIDER_HIDDEN_KEYS = frozenset({"holder_name"})
+PUBLIC = frozenset({"search_knowledge"})  # tools whose results are public text
 FEEDBACK_PREFIX = "(Pesan sistem, bukan dari debitur)"
 
 
@@ -164,9 +165,8 @@ class LlmEngine:
             for call in message.get("tool_calls", []):
                 done = results.get(call["id"])
                 result = done["result"] if done else {"ok": False, "error": "not_executed"}
-                turn.append(
-                    {"role": "tool", "tool_call_id": call["id"], "content": for_provider(result)}
-                )
+                content = for_provider(result, public=done is not None and done["name"] in PUBLIC)
+                turn.append({"role": "tool", "tool_call_id": call["id"], "content": content})
         if feedback:
             turn.append({"role": "assistant", "content": state.get("draft", "")})
             turn.append({"role": "user", "content": _feedback_text(feedback)})
@@ -187,10 +187,14 @@ class LlmEngine:
         }
 
 
-def for_provider(result: dict[str, Any]) -> str:
-    """A tool result as the model may see it: personal data masked, names left out."""
+def for_provider(result: dict[str, Any], *, public: bool = False) -> str:
+    """A tool result as the model may see it: personal data masked, names left out.
+
+    ``public`` results (regulation and policy passages) hold no personal data and are sent
+    as they are, dates included.
+    """
     visible = {k: v for k, v in result.items() if k not in PROVIDER_HIDDEN_KEYS}
-    return json.dumps(mask_value(visible), ensure_ascii=False, default=str)
+    return json.dumps(visible if public else mask_value(visible), ensure_ascii=False, default=str)
 
 
 def _feedback_text(feedback: list[dict[str, Any]]) -> str:
@@ -221,6 +225,12 @@ def _facts(state: AgentState) -> dict[str, Any]:
         "handoff": bool(state.get("handoff")),
         "session_locked": bool(state.get("session_locked")),
         "accepted_offer_id": state.get("accepted_offer_id"),
+        "offers": [
+            {k: o.get(k) for k in ("offer_id", "plan", "tenor_months")}
+            for o in state.get("offers", [])
+        ]
+        if state.get("verified_account")
+        else [],
         "payments_received": (
             state.get("payments_received", []) if state.get("verified_account") else []
         ),
