@@ -33,8 +33,9 @@ run: $(APP_STAMP)  ## install, build the knowledge index if missing or stale, se
 	$(BIN)/santun ingest
 	$(BIN)/santun serve --host 127.0.0.1 --port 8000
 
-test: $(TEST_STAMP) browser  ## install what tests need (Chromium too) and run them
+test: $(TEST_STAMP) browser  ## install what tests need (Chromium too), run them, then the eval gates
 	$(BIN)/python -m pytest
+	$(BIN)/santun eval --suite offline --suite scripted --out .santun/eval-report
 
 check: $(TEST_STAMP) browser  ## format check, lint, types, tests
 	$(BIN)/ruff format --check .

@@ -17,7 +17,6 @@ from agent.protocols import Guard
 from agent.state import AgentState
 from agent.tools import ToolDeps
 
-
 NodeObserver = Callable[[str, float], None]
 """Told each node's name and its run time in milliseconds (evals, profiling)."""
 

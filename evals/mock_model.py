@@ -155,7 +155,24 @@ def respond(body: dict[str, Any]) -> dict[str, Any]:
         return step
     if not step.get("content"):
         step = {"content": _compose(chat) if chat.turn else TEXTS["fallback"]}
-    return {"content": _payment_thanks(chat) + step["content"]}
+    return {"content": _obey_length(body, _payment_thanks(chat) + step["content"])}
+
+
+_SHORT_INSTRUCTION = re.compile(r"satu atau dua kalimat", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"(])")
+
+
+def _obey_length(body: dict[str, Any], text: str) -> str:
+    """Follow a variant's "one or two sentences" instruction, as an obedient model would.
+
+    This is what makes prompt variants differ under the mock model: the ``ringkas`` variant's
+    replies are cut to two sentences, so answers that need more (a list of plans) lose detail.
+    """
+    messages = body.get("messages") or []
+    system = _text(messages[0]) if messages and messages[0].get("role") == "system" else ""
+    if not _SHORT_INSTRUCTION.search(system):
+        return text
+    return " ".join(_SENTENCE.split(text)[:2])
 
 
 def _payment_thanks(chat: _Chat) -> str:
@@ -496,8 +513,9 @@ def _balance(chat: _Chat, r: dict[str, Any]) -> str:
     dispute = r.get("dispute") or {}
     if dispute.get("status") == "open" and dispute.get("amount"):
         text += (
-            f" Dari jumlah itu, {rupiah(dispute['amount'])} sedang dalam proses sanggahan, sehingga"
-            f" yang perlu dibayar saat ini {rupiah(r['amount_due'])}."
+            f" Dari jumlah itu, {rupiah(dispute['amount'])} sedang dalam proses sanggahan"
+            f"{_ref(dispute.get('reference'))}, sehingga yang perlu dibayar saat ini"
+            f" {rupiah(r['amount_due'])}."
         )
     fees = loan or s or {}
     asked_text = chat.users[-1].lower() if chat.users else ""
@@ -567,7 +585,12 @@ def _link(chat: _Chat, r: dict[str, Any]) -> str:
 def _promised(chat: _Chat, r: dict[str, Any]) -> str:
     when = hari_tanggal(date.fromisoformat(r["date"]))
     amount = rupiah(r["amount"])
-    return f"Terima kasih, janji pembayaran sebesar {amount} pada {when} sudah kami catat."
+    text = f"Terima kasih, janji pembayaran sebesar {amount} pada {when} sudah kami catat."
+    replaced = r.get("replaced")
+    if replaced:
+        before = hari_tanggal(date.fromisoformat(replaced["date"]))
+        text += f" Janji ini menggantikan janji sebelumnya untuk {before}."
+    return text
 
 
 def _dispute(chat: _Chat, r: dict[str, Any]) -> str:

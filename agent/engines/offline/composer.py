@@ -34,14 +34,15 @@ class Composer:
             if flag in state.get("flags", []):
                 return self.render([(flag, {"limit": self.max_chars})])
         calls = {c["name"]: c for c in state.get("tool_calls", [])}
-        parts: list[Part] = _payments_part(state)
+        payments = _payments_part(state)
+        parts: list[Part] = list(payments)
         verify = calls.get("verify_identity")
         if verify is not None:
             parts.append(_verify_part(verify["result"], bool(state.get("answered_intent"))))
             if not verify["result"].get("verified"):
                 return self.render(parts)
         intent = state.get("answered_intent") or state.get("intent") or "out_of_scope"
-        if parts and intent == "already_paid":  # "sudah saya bayar": the confirmation answers it
+        if payments and intent == "already_paid":  # "sudah saya bayar": the confirmation answers it
             return self.render([*parts, ("anything_else", {})])
         if intent == "verify" and verify is None and not state.get("verified_account"):
             parts.extend(self._unverified(state, intent))

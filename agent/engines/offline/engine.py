@@ -15,6 +15,9 @@ from agent.engines.offline.templates import TemplateBook, default_templates
 from agent.state import AgentState
 
 _FOLLOW_UP_INTENTS = frozenset({"out_of_scope", "promise_to_pay", "greeting", "thanks_bye"})
+_AFTER_CRISIS = frozenset({"out_of_scope", "greeting", "thanks_bye"})
+# A figure given while we wait for the promised amount ("full tunggakannya aja, 3.824.000").
+_AMOUNT_ANSWER_INTENTS = _FOLLOW_UP_INTENTS | {"ask_plans", "choose_plan", "ask_balance"}
 
 
 class OfflineEngine:
@@ -41,6 +44,10 @@ class OfflineEngine:
         intent = _screened_intent(
             _follow_up_intent(result.intent, slots, state), state.get("flags", [])
         )
+        if state.get("distress") and intent in _AFTER_CRISIS:
+            intent = "distress"  # "saya cuma mau pamit" after a crisis signal: help again
+        if state.get("third_party") and intent in ACCOUNT_INTENTS | {"verify"}:
+            intent = "third_party"  # a declared third party never becomes the holder
         updates: dict[str, Any] = {
             "intent": intent,
             "slots": slots,
@@ -59,15 +66,16 @@ class OfflineEngine:
                 **{k: slots[k] for k in ("last4", "birth_date") if k in slots},
             }
             updates["pending_verify"] = pending
-            if intent in ACCOUNT_INTENTS:
-                updates.update(pending_intent=intent, pending_slots=slots)
+            wanted = result.alternative if intent == "verify" else intent
+            if wanted in ACCOUNT_INTENTS:  # "cek tagihan dong, kartu 9054, lahir ..."
+                updates.update(pending_intent=wanted, pending_slots=slots)
         if intent == "promise_to_pay":
             updates["pending_promise"] = {
                 **state.get("pending_promise", {}),
                 **{k: slots[k] for k in ("amount", "date") if k in slots},
             }
-        elif state.get("pending_promise"):
-            updates["pending_promise"] = {}
+        elif state.get("pending_promise") and intent != "verify":
+            updates["pending_promise"] = {}  # verifying first keeps the promise being taken
         return updates
 
     async def decide(self, state: AgentState, on_text: TextSink | None = None) -> Decision:
@@ -104,12 +112,11 @@ def _follow_up_intent(intent: str, slots: dict[str, Any], state: AgentState) -> 
         and intent in _FOLLOW_UP_INTENTS | {"verify"}
     ):
         return "verify"
-    if (
-        state.get("pending_promise")
-        and ("amount" in slots or "date" in slots)
-        and (intent in _FOLLOW_UP_INTENTS)
-    ):
+    promise = state.get("pending_promise")
+    if promise and ("amount" in slots or "date" in slots) and intent in _FOLLOW_UP_INTENTS:
         return "promise_to_pay"
+    if promise and "amount" in slots and "amount" not in promise:
+        return "promise_to_pay" if intent in _AMOUNT_ANSWER_INTENTS else intent
     return intent
 
 

@@ -44,6 +44,7 @@ class Understanding(BaseModel, frozen=True):
     slots: Slots
     confidence: float
     matched: list[str] = []
+    alternative: str | None = None  # the best other intent the rules found, if any
 
 
 @dataclass(frozen=True)
@@ -194,4 +195,12 @@ def understand_with(text: str, today: dt.date, model: NaiveBayes | None) -> Unde
             fired.append(f"classifier.{intent}")
     fired.sort(key=lambda rule_id: not rule_id.startswith(intent + "."))
     slots = _fill_slots(intent, norm, today, (last4, birth))
-    return Understanding(intent=intent, slots=slots, confidence=confidence, matched=fired)
+    others = [name for name in INTENTS if name != intent and scores[name] >= _THRESHOLD]
+    alternative = max(others, key=lambda name: scores[name]) if others else None
+    return Understanding(
+        intent=intent,
+        slots=slots,
+        confidence=confidence,
+        matched=fired,
+        alternative=alternative,
+    )

@@ -105,13 +105,11 @@ def resolve_choice(
     if not offers:
         return None
     tenor, ordinal, plan = slots.get("tenor"), slots.get("ordinal"), slots.get("plan")
-    candidates = offers
-    if tenor:
-        candidates = [o for o in candidates if o.get("tenor_months") == tenor]
-    if plan:
-        candidates = [o for o in candidates if o.get("plan") == plan] or (
-            candidates if tenor else []
-        )
+    by_plan = [o for o in offers if o.get("plan") == plan] if plan else []
+    by_tenor = [o for o in (by_plan or offers) if o.get("tenor_months") == tenor] if tenor else []
+    # "penundaan 1 bulan": a named plan without a tenor of its own still matches.
+    untimed = [o for o in by_plan if not o.get("tenor_months")]
+    candidates = (by_tenor or untimed) if tenor else by_plan
     if ordinal and not (tenor or plan):
         index = ordinal - 1 if ordinal > 0 else len(offers) + ordinal
         return str(offers[index]["offer_id"]) if 0 <= index < len(offers) else None

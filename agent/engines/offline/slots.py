@@ -53,10 +53,11 @@ _NAMED_DATE = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_RE})\b(?:\s+(\d{{4}}|\d{{2}
 _YEAR_FIRST = re.compile(rf"\b(\d{{4}})\s+(?:tanggal\s+)?(\d{{1,2}})\s+({_MONTH_RE})\b")
 _WORD_DAY = re.compile(rf"\b((?:{_NUM_WORD}\s+)*{_NUM_WORD})\s+(?=(?:{_MONTH_RE})\b)")
 _DAY_OF_MONTH = re.compile(rf"\btanggal\s+(\d{{1,2}})\b(?!\s*(?:[/\-.]\d|{_MONTH_RE}\b))")
+_MOVED_TO = re.compile(r"\b(?:ke|menjadi|jadi)\s+(?:tanggal\s+|hari\s+)?$")
 _LAST4 = re.compile(
     r"(?<![\d.,/:\-])\d{4}(?![\d.,/:\-%]|\s*(?:ribu|juta|rupiah|kali|bulan|tahun|%))"
 )
-_NOT_LAST4_BEFORE = re.compile(r"(?:tahun|lahir|sejak|jam|pukul|rp)\s*$")
+_NOT_LAST4_BEFORE = re.compile(r"(?:tahun\w*|lahir\w*|sejak|jam|pukul|rp)\s*$")
 _TENOR = re.compile(
     rf"\b(\d{{1,3}}|{_NUM_WORD}(?:\s+{_NUM_WORD})?)\s*(bulan|kali|tahun)\b"
     r"(?!\s+(?:lalu|yang lalu|kemarin|terakhir|sebelumnya))"
@@ -72,7 +73,7 @@ _PLANS: list[tuple[str, re.Pattern[str]]] = [
     ("restrukturisasi", re.compile(r"\brestruktur")),
     ("pelunasan_diskon", re.compile(r"\b(?:diskon|potongan|pelunasan|lunas sekaligus)")),
     ("perpanjangan_tenor", re.compile(r"\b(?:di)?(?:per)?panjang|\bperpanjangan")),
-    ("penundaan", re.compile(r"\b(?:di|pe)?n?tunda")),
+    ("penundaan", re.compile(r"\b(?:di|pe)?n?tunda|\bpenundaan\b")),
     ("bayar_minimum", re.compile(r"\bminim(?:um|al)")),
     ("bayar_tunggakan", re.compile(r"\bbayar\w* (?:\w+ )?tunggakan\w* (?:saja|dulu)")),
     ("bayar_penuh", re.compile(r"\b(?:bayar|pembayaran) (?:penuh|full|lunas)|\blunas\b")),
@@ -231,6 +232,9 @@ def parse_date(text: str, today: date) -> date | None:
     for m in _DAY_OF_MONTH.finditer(norm):
         found.append((m.start(), _next_day_of_month(int(m.group(1)), today)))
     valid = sorted((pos, d) for pos, d in found if d is not None)
+    moved_to = [d for pos, d in valid if _MOVED_TO.search(norm[:pos])]
+    if moved_to:  # "tgl 25 ... mundur ke tgl 30": the new date is the one meant
+        return moved_to[0]
     return valid[0][1] if valid else None
 
 
@@ -293,14 +297,19 @@ def parse_last4(text: str) -> str | None:
 
 def last4_from_normalised(norm: str) -> str | None:
     """Same as ``parse_last4`` for text that is already normalised."""
-    spans = [(s, e) for s, e, _ in _birth_dates(norm, date(2100, 1, 1))]
+    births = _birth_dates(norm, date(2100, 1, 1))
+    spans = [(s, e) for s, e, _ in births]
     spans += [(s, e) for s, e, _, _ in _amount_atoms(norm)]
     spans += [m.span() for m in _NAMED_DATE.finditer(norm)]
-    for m in _LAST4.finditer(norm):
-        inside = any(s <= m.start() < e for s, e in spans)
-        if not inside and not _NOT_LAST4_BEFORE.search(norm[: m.start()]):
-            return m.group(0)
-    return None
+    found = [
+        m.group(0)
+        for m in _LAST4.finditer(norm)
+        if not any(s <= m.start() < e for s, e in spans)
+        and not _NOT_LAST4_BEFORE.search(norm[: m.start()])
+    ]
+    years = {str(born.year) for _, _, born in births}
+    # A birth year repeated on its own ("tahunnya 1984 ... lahir 5 Oktober 1984") is no suffix.
+    return next((g for g in found if g not in years), found[0] if found else None)
 
 
 def parse_tenor(text: str) -> int | None:
