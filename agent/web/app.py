@@ -83,6 +83,15 @@ def _limited(request: Request, session_id: str | None) -> bool:
     return session_id is not None and not request.app.state.session_limiter.allow(session_id)
 
 
+def _turn_refused(request: Request, service: ChatService, session_id: str) -> JSONResponse | None:
+    """404 for an unknown session, 429 past a rate limit; None when the turn may run."""
+    if not service.session_exists(session_id):
+        return _error(404, UNKNOWN_SESSION)
+    if _limited(request, session_id):
+        return _error(429, RATE_LIMITED)
+    return None
+
+
 def _error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
@@ -111,10 +120,9 @@ def _routes(app: FastAPI, settings: Settings) -> None:
     async def post_message(
         session_id: str, body: MessageIn, request: Request, service: Service
     ) -> Any:
-        if not service.session_exists(session_id):
-            return _error(404, UNKNOWN_SESSION)
-        if _limited(request, session_id):
-            return _error(429, RATE_LIMITED)
+        refused = _turn_refused(request, service, session_id)
+        if refused is not None:
+            return refused
         try:
             return await service.handle_message(session_id, body.text, body.client_message_id)
         except UnknownSessionError:
@@ -131,10 +139,9 @@ def _stream_routes(app: FastAPI) -> None:
     async def post_message_stream(
         session_id: str, body: MessageIn, request: Request, service: Service
     ) -> Any:
-        if not service.session_exists(session_id):
-            return _error(404, UNKNOWN_SESSION)
-        if _limited(request, session_id):
-            return _error(429, RATE_LIMITED)
+        refused = _turn_refused(request, service, session_id)
+        if refused is not None:
+            return refused
 
         async def events() -> AsyncIterator[dict[str, str]]:
             async for event, data in service.stream_message(
