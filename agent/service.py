@@ -50,6 +50,7 @@ class ChatService:
         self.console = ConsoleStore.for_store(store)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._session_facts: dict[str, dict[str, Any]] = {}
+        self._verified: dict[str, str | None] = {}  # each session's account after its last turn
 
     def mint_session_token(self, account_id: str, hours: int = 24) -> str:
         """Sign a token that marks a new session verified for an account."""
@@ -166,6 +167,7 @@ class ChatService:
                 self._audit(out, latency_ms),
                 self.clock.now(),
             )
+            self._verified[session_id] = out.get("verified_account")
             if received and self.payments is not None and out.get("verified_account"):
                 references = [p["reference"] for p in received]
                 self.payments.mark_announced(references, session_id, self.clock.now())
@@ -175,11 +177,19 @@ class ChatService:
             yield "final", response
 
     async def _payments_to_confirm(self, session_id: str, config: Any) -> list[dict[str, Any]]:
-        """Gateway payments of the session's verified account not yet confirmed to the debtor."""
-        if self.payments is None or not self.payments.any_unannounced():
+        """Gateway payments of the session's verified account not yet confirmed to the debtor.
+
+        The account is the one the session was verified for after its last turn, remembered
+        here; only a session this process has not served yet reads it from its checkpoint.
+        """
+        if self.payments is None:
             return []
-        snapshot = await self.graph.aget_state(config)
-        account = snapshot.values.get("verified_account") if snapshot.values else None
+        if session_id in self._verified:
+            account = self._verified[session_id]
+        else:
+            snapshot = await self.graph.aget_state(config)
+            account = snapshot.values.get("verified_account") if snapshot.values else None
+            self._verified[session_id] = account
         return self.payments.unannounced(account) if account else []
 
     def session_exists(self, session_id: str) -> bool:

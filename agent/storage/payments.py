@@ -98,14 +98,6 @@ class PaymentBook:
         with self._factory() as db:
             return db.scalar(select(PaymentLinkRow.status).where(PaymentLinkRow.link_id == link_id))
 
-    def any_unannounced(self) -> bool:
-        """Whether any payment awaits confirmation (a cheap check before each turn)."""
-        with self._factory() as db:
-            found = db.scalar(
-                select(PaymentRow.id).where(PaymentRow.announced_at.is_(None)).limit(1)
-            )
-            return found is not None
-
     def unannounced(self, account_id: str) -> list[dict[str, Any]]:
         """Payments of an account that no conversation has confirmed yet, oldest first."""
         with self._factory() as db:
