@@ -148,7 +148,7 @@ def _turn_record(
         "tool_calls": answer.get("tool_calls", []),
         "citations": answer.get("citations", []),
         "passages": passages,
-        "drafts": [{**d, "text": d.get("text", "")} for d in drafts],
+        "drafts": drafts,
         "llm_events": audit.get("llm_events", []),
         "assertions": assertions,
     }

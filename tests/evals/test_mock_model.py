@@ -22,6 +22,7 @@ from agent.tools import TOOLS
 from agent.web.app import create_app
 from evals.mock_model import respond
 from evals.scripted_llm import ScriptedLLM, load_responder, serve_scripted, serve_scripted_process
+from tests.agent.test_llm_parts import FACTS
 
 SIX = "OF-6BULAN06"
 OFFERS = [
@@ -55,21 +56,7 @@ _ids = itertools.count(1)
 
 def request(*turn: dict[str, Any], tools: bool = True, **facts: Any) -> dict[str, Any]:
     """A request as the LLM engine builds it: the real system prompt, few-shots, the turn."""
-    state = {
-        "today": "2026-11-23",
-        "timezone": "Asia/Jakarta",
-        "verified": False,
-        "product": None,
-        "third_party": False,
-        "distress": False,
-        "handoff": False,
-        "session_locked": False,
-        "accepted_offer_id": None,
-        "payments_received": [],
-        "offers": [],
-        "flags": [],
-        **facts,
-    }
+    state = {**FACTS, **facts}
     body: dict[str, Any] = {
         "model": "scripted",
         "messages": [*load_prompts().render(state).messages, *turn],
