@@ -48,6 +48,24 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)  # sites that may embed the widget
     host: str = "127.0.0.1"
     port: int = 8000
+    # Outreach channels. A channel without an endpoint writes to a sandbox file under the
+    # data dir (demos), never to a real debtor.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "Bank Nusantara <pengingat@banknusantara.example>"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    whatsapp_api_url: str | None = None  # e.g. https://graph.facebook.com/v21.0
+    whatsapp_phone_number_id: str = "santun-demo"
+    whatsapp_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None  # signs WhatsApp webhooks (X-Hub-Signature-256)
+    whatsapp_verify_token: SecretStr | None = None  # answers the webhook subscription check
+    sms_api_url: str | None = None
+    sms_api_key: SecretStr | None = None
+    sms_webhook_secret: SecretStr | None = None  # signs SMS webhooks (X-Santun-Signature)
+    email_webhook_secret: SecretStr | None = None  # signs inbound e-mail webhooks
+    channel_timeout: float = Field(default=10.0, gt=0)
 
     @property
     def resolved_engine(self) -> Literal["llm", "offline"]:

@@ -41,6 +41,11 @@ class Store:
         """Wrap a session factory bound to an initialised database."""
         self._factory = factory
 
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        """The session factory (for stores of other tables in the same database)."""
+        return self._factory
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Open a unit of work that commits on success and rolls back on error."""
@@ -48,6 +53,11 @@ class Store:
             yield db
 
     # -- accounts ---------------------------------------------------------------
+
+    def account_ids(self) -> list[str]:
+        """Every account id, in order."""
+        with self._factory() as db:
+            return list(db.scalars(select(AccountRow.account_id).order_by(AccountRow.account_id)))
 
     def get_account(self, account_id: str) -> Account | None:
         """Return an account with its current statement, loan, dispute and promise."""
@@ -104,12 +114,17 @@ class Store:
 
     # -- sessions and messages ----------------------------------------------------
 
-    def create_session(self, session_id: str, at: datetime, auth_account_id: str | None) -> None:
-        """Register a new chat session."""
+    def create_session(
+        self, session_id: str, at: datetime, auth_account_id: str | None, channel: str = "web"
+    ) -> None:
+        """Register a new chat session (``channel``: where the debtor writes from)."""
         with self.transaction() as db:
             db.add(
                 ChatSessionRow(
-                    session_id=session_id, created_at=at, auth_account_id=auth_account_id
+                    session_id=session_id,
+                    created_at=at,
+                    auth_account_id=auth_account_id,
+                    channel=channel,
                 )
             )
 
