@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 
 from agent.config import get_settings
+from agent.outreach_cli import outreach_app
+from agent.risk_cli import risk_app
 
 if TYPE_CHECKING:
     from agent.storage.console import ConsoleStore
@@ -290,6 +292,8 @@ def eval_command(
 
 operator_app = typer.Typer(help="Console operator accounts.", no_args_is_help=True)
 app.add_typer(operator_app, name="operator")
+app.add_typer(outreach_app, name="outreach")
+app.add_typer(risk_app, name="risk")
 
 
 @operator_app.command("add")

@@ -184,13 +184,17 @@ class ChatService:
         """
         if self.payments is None:
             return []
-        if session_id in self._verified:
-            account = self._verified[session_id]
-        else:
+        account = await self.verified_account(session_id)
+        return self.payments.unannounced(account) if account else []
+
+    async def verified_account(self, session_id: str) -> str | None:
+        """The account a session is verified for after its last turn (or by its token)."""
+        if session_id not in self._verified:
+            config: Any = {"configurable": {"thread_id": session_id}}
             snapshot = await self.graph.aget_state(config)
             account = snapshot.values.get("verified_account") if snapshot.values else None
-            self._verified[session_id] = account
-        return self.payments.unannounced(account) if account else []
+            self._verified[session_id] = account or self.store.session_account(session_id)
+        return self._verified[session_id]
 
     def session_exists(self, session_id: str) -> bool:
         """Tell whether a session id is known (remembered once seen)."""

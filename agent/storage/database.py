@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.outreach.channels import web as _inbox  # noqa: F401  (registers outreach_inbox)
 from agent.portfolio import Account, Portfolio
 from agent.storage import console as _console  # noqa: F401  (registers the console tables)
+from agent.storage import outreach as _outreach  # noqa: F401  (registers the outreach tables)
 from agent.storage.models import (
     AccountRow,
     Base,

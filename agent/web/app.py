@@ -16,10 +16,13 @@ from agent import tokens
 from agent.clock import Clock
 from agent.config import Settings, get_settings
 from agent.engines.base import Engine
+from agent.outreach.service import build_outreach
 from agent.runtime import open_service
 from agent.service import ChatService, UnknownSessionError
 from agent.web.console import console_routes
+from agent.web.console_outreach import outreach_console_routes
 from agent.web.limits import BodySizeLimit, RateLimiter
+from agent.web.outreach import router as outreach_router
 from agent.web.payments import payment_routes
 from agent.web.schemas import ErrorOut, MessageIn, MessageOut, SessionCreate, SessionCreated
 from agent.web.security import SecurityHeaders
@@ -44,6 +47,9 @@ def create_app(
             settings, engine_factory=engine_factory, eager_retriever=True
         ) as service:
             app.state.service = service
+            outreach = build_outreach(settings, service.store, clock=service.clock, chat=service)
+            app.state.outreach = app.state.outreach_events = outreach
+            app.state.settings = settings
             app.state.session_limiter = RateLimiter(settings.rate_limit_session_per_minute)
             app.state.ip_limiter = RateLimiter(settings.rate_limit_ip_per_minute)
             yield
@@ -62,7 +68,9 @@ def create_app(
     _routes(app, settings)
     _stream_routes(app)
     payment_routes(app, settings)
+    app.include_router(outreach_router)
     console_routes(app, settings)
+    outreach_console_routes(app, settings)
     static_routes(app)
     return app
 
@@ -115,6 +123,19 @@ def _routes(app: FastAPI, settings: Settings) -> None:
             return await service.start_session(body.auth_token)
         except tokens.TokenError:
             return _error(401, BAD_TOKEN)
+
+    @app.get("/api/sessions/{session_id}/inbox", responses=errors)
+    async def inbox(session_id: str, request: Request, service: Service) -> Any:
+        """Reminders waiting in the widget inbox of the session's verified debtor (once)."""
+        if _limited(request, session_id):
+            return _error(429, RATE_LIMITED)
+        if not service.session_exists(session_id):
+            return _error(404, UNKNOWN_SESSION)
+        account_id = await service.verified_account(session_id)
+        outreach = getattr(request.app.state, "outreach", None)
+        if account_id is None or outreach is None:
+            return {"messages": []}
+        return {"messages": outreach.read_inbox(account_id)}
 
     @app.post("/api/sessions/{session_id}/messages", response_model=MessageOut, responses=errors)
     async def post_message(

@@ -49,7 +49,8 @@
     offers: "Pilihan pembayaran",
     failed: "Mohon maaf, pesan belum dapat diproses. Silakan coba lagi.",
     gaveUp: "Pesan belum terkirim karena koneksi terputus. Mohon periksa koneksi Anda, lalu kirim ulang.",
-    sessionLost: "Sesi tidak ditemukan. Silakan mulai percakapan baru."
+    sessionLost: "Sesi tidak ditemukan. Silakan mulai percakapan baru.",
+    reminder: "Pesan dari Bank Nusantara untuk Anda:"
   };
 
   var PLAN_LABELS = {
@@ -508,6 +509,9 @@
     }
     state.handoff = Boolean(answer.handoff);
     save();
+    if (answer.verified) {
+      fetchInbox();
+    }
     if (state.handoff) {
       startPolling();
     } else {
@@ -516,6 +520,24 @@
   }
 
   // ---- talking to the API ----
+
+  // Reminders the bank left in the web inbox: shown once the debtor is verified, once each.
+  async function fetchInbox() {
+    if (!state.sessionId) {
+      return;
+    }
+    try {
+      var path = "/api/sessions/" + encodeURIComponent(state.sessionId) + "/inbox";
+      var response = await request(path, { method: "GET", credentials: "omit" });
+      var data = await response.json();
+      (data.messages || []).forEach(function (message) {
+        addEntry({ role: "notice", text: TEXT.reminder });
+        addEntry({ role: "bot", text: String(message.text) });
+      });
+    } catch (err) {
+      // The inbox can wait: it is asked again after the next verified answer.
+    }
+  }
 
   function Failure(kind, message, status) {
     this.kind = kind; // "retry" (network, 5xx), "session" (404), "final" (show and stop)
@@ -632,6 +654,9 @@
     save();
     if (created.reply) {
       addEntry({ role: "bot", text: created.reply });
+    }
+    if (authToken) {
+      fetchInbox();
     }
     return state.sessionId;
   }
