@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -28,6 +27,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from evals.server_process import serve_process
 
 __all__ = [
     "FakeProvider",
@@ -285,23 +286,8 @@ def serve_fake_provider_process(
     """
     command = [sys.executable, "-m", "evals.fake_provider", "--port", str(port)]
     command += ["--log", str(log_path), "--phone-number-id", phone_number_id]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None and process.stdin is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError("fake provider process did not start")
+    with serve_process(command, "fake provider") as url:
         yield url
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()  # the provider exits when its stdin closes
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck provider
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,6 @@ import json
 import math
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -28,6 +27,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
+
+from evals.server_process import serve_process
 
 __all__ = [
     "REFUSAL_TEXT",
@@ -473,23 +474,8 @@ def serve_scripted_process(
         command.append("--cycle")
     if responder is not None:
         command += ["--responder", responder]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None and process.stdin is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError("scripted LLM server process did not start")
+    with serve_process(command, "scripted LLM server") as url:
         yield url
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()  # the server exits when its stdin closes
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def main(argv: list[str] | None = None) -> None:
