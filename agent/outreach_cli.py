@@ -61,6 +61,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Send what is due now (each message once, inside the contact window and caps)."""
+    from agent.outreach.lock import SenderBusy
     from agent.outreach.service import open_outreach
 
     with open_outreach(get_settings()) as service, _progress() as bar:
@@ -69,17 +70,23 @@ def run(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = service.run(advance)
+        try:
+            result = service.run(advance)
+        except SenderBusy as exc:
+            err.print(f"error: {exc}; nothing was sent by this pass", highlight=False)
+            raise typer.Exit(1) from exc
     report = result.report.to_dict()
     if as_json:
         report.pop("details")
-        sys.stdout.write(json.dumps({"enqueued": result.enqueued, **report}) + "\n")
+        settled = {"promises_kept": result.settled.kept, "promises_broken": result.settled.broken}
+        sys.stdout.write(json.dumps({"enqueued": result.enqueued, **report, **settled}) + "\n")
         return
     console.print(
         f"Enqueued {result.enqueued}; sent {report['sent']}, already delivered"
         f" {report['duplicates']}, moved to the next allowed slot {report['refused']},"
         f" blocked by the guardrail {report['blocked']}, retrying {report['retrying']},"
-        f" failed {report['failed']}, cancelled {report['cancelled']}.",
+        f" failed {report['failed']}, cancelled {report['cancelled']}. Promises settled:"
+        f" {result.settled.kept} kept, {result.settled.broken} broken.",
         highlight=False,
     )
 

@@ -6,8 +6,8 @@ import asyncio
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
@@ -51,6 +51,8 @@ class ChatService:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._session_facts: dict[str, dict[str, Any]] = {}
         self._verified: dict[str, str | None] = {}  # each session's account after its last turn
+        # told (session id, account id, time) after every turn of a verified session
+        self.turn_listeners: list[Callable[[str, str, datetime], None]] = []
 
     def mint_session_token(self, account_id: str, hours: int = 24) -> str:
         """Sign a token that marks a new session verified for an account."""
@@ -168,6 +170,9 @@ class ChatService:
                 self.clock.now(),
             )
             self._verified[session_id] = out.get("verified_account")
+            if out.get("verified_account"):
+                for listener in self.turn_listeners:
+                    listener(session_id, str(out["verified_account"]), self.clock.now())
             if received and self.payments is not None and out.get("verified_account"):
                 references = [p["reference"] for p in received]
                 self.payments.mark_announced(references, session_id, self.clock.now())

@@ -60,7 +60,7 @@ class DebtorBook:
         for event in self.outreach.contact_events(ids):
             events[event.account_id].append(event)
         opt_outs = self.outreach.opt_outs()
-        keys = self.outreach.keys(ids)
+        keys = self.outreach.settled_keys(ids)
         found = []
         for account_id in ids:
             account = self.store.get_account(account_id)

@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from agent.clock import Clock
@@ -64,6 +65,30 @@ class ReplyDesk:
     ) -> None:
         """Wrap the outreach store, the channels and (for replies) the chat agent."""
         self.outreach, self.channels, self.clock, self.chat = outreach, channels, clock, chat
+        self._chat_day, self._chat_seen = "", set[str]()  # web sessions counted today
+
+    def chat_turn(self, session_id: str, account_id: str, at: datetime) -> None:
+        """A verified debtor wrote in the web chat: count it as a reply, once a day.
+
+        Sessions that continue a WhatsApp, SMS or e-mail thread are left out: their
+        webhook already recorded the reply.
+        """
+        today = at.date().isoformat()
+        if today != self._chat_day:  # only today's sessions are remembered
+            self._chat_day, self._chat_seen = today, set()
+        if session_id in self._chat_seen:
+            return
+        self._chat_seen.add(session_id)
+        if self.chat is None or self.chat.store.session_channel(session_id) != "web":
+            return
+        self.outreach.record_event(
+            account_id,
+            "reply",
+            at,
+            source="chat",
+            channel="web",
+            event_id=f"chat:{session_id}:{today}",
+        )
 
     async def handle_event(self, event: ChannelEvent) -> None:
         """Record one event; a repeated event (same provider event id) changes nothing."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import cast
 
 from agent.clock import Clock, clock_for
@@ -15,7 +16,9 @@ from agent.outreach.channels.factory import build_channels
 from agent.outreach.channels.web import WebInbox
 from agent.outreach.debtors import DebtorBook, Profile
 from agent.outreach.experiments import load_experiments
+from agent.outreach.lock import sender_lock
 from agent.outreach.planner import PlannedMessage, plan_debtor
+from agent.outreach.promises import Settled, settle_promises
 from agent.outreach.replies import Conversations, ReplyDesk
 from agent.outreach.risk import load_risk_model
 from agent.outreach.sender import Drafter, Sender, SendReport
@@ -48,6 +51,7 @@ class RunResult:
 
     enqueued: int
     report: SendReport
+    settled: Settled = Settled()
 
 
 class OutreachService:
@@ -62,10 +66,11 @@ class OutreachService:
         replies: ReplyDesk,
         policy: ContactPolicy,
         clock: Clock,
+        lock: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
         """Assemble from built parts (see ``build_outreach``)."""
         self.debtors, self.outreach, self.sender = debtors, outreach, sender
-        self.replies, self.policy, self.clock = replies, policy, clock
+        self.replies, self.policy, self.clock, self.lock = replies, policy, clock, lock
 
     def plan(self, days: int = 7) -> Plan:
         """Every reminder of the next ``days`` days, without sending or storing anything."""
@@ -91,9 +96,15 @@ class OutreachService:
         return self.outreach.enqueue(_row(m, now) for m in due)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
-        """Enqueue what the plan says, then send every message that is due now."""
-        enqueued = self.enqueue()
-        return RunResult(enqueued, self.sender.send_due(progress))
+        """Settle promises, enqueue what the plan says, then send every message due now.
+
+        Raises:
+            SenderBusy: another pass is running (one sender at a time).
+        """
+        with self.lock():
+            settled = settle_promises(self.debtors.store.factory, self.outreach, self.clock.now())
+            enqueued = self.enqueue()
+            return RunResult(enqueued, self.sender.send_due(progress), settled)
 
     def read_inbox(self, account_id: str) -> list[dict[str, str]]:
         """The debtor's unread web-inbox reminders, marked read as they are handed over."""
@@ -180,7 +191,9 @@ def build_outreach(
         public_url=settings.base_public_url(),
     )
     replies = ReplyDesk(outreach=outreach, channels=routes, clock=clock, chat=chat)
+    engine = store.factory.kw["bind"]
     return OutreachService(
+        lock=partial(sender_lock, engine, settings.data_dir),
         debtors=debtors,
         outreach=outreach,
         sender=sender,

@@ -213,10 +213,15 @@ class OutreachStore:
 
     # -- outbox --------------------------------------------------------------------
 
-    def keys(self, account_ids: Iterable[str]) -> set[str]:
-        """Keys of every message ever put in the outbox for some accounts."""
+    def settled_keys(self, account_ids: Iterable[str]) -> set[str]:
+        """Keys of outbox messages past planning (sent, sending, blocked, failed, cancelled).
+
+        Queued ones are planned again under the same key, so a plan still shows them.
+        """
         with self._factory() as db:
-            query = select(OutboxRow.key).where(OutboxRow.account_id.in_(list(account_ids)))
+            query = select(OutboxRow.key).where(
+                OutboxRow.account_id.in_(list(account_ids)), OutboxRow.status != "queued"
+            )
             return set(db.scalars(query))
 
     def sent_times(

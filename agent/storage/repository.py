@@ -133,6 +133,12 @@ class Store:
         with self._factory() as db:
             return db.get(ChatSessionRow, session_id) is not None
 
+    def session_channel(self, session_id: str) -> str | None:
+        """Where a session's debtor writes from (web, whatsapp, sms, email), if known."""
+        with self._factory() as db:
+            row = db.get(ChatSessionRow, session_id)
+            return row.channel if row else None
+
     def session_account(self, session_id: str) -> str | None:
         """Return the account a session was opened for with a signed token, if any."""
         with self._factory() as db:

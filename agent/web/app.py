@@ -49,6 +49,7 @@ def create_app(
             app.state.service = service
             outreach = build_outreach(settings, service.store, clock=service.clock, chat=service)
             app.state.outreach = app.state.outreach_events = outreach
+            service.turn_listeners.append(outreach.replies.chat_turn)
             app.state.settings = settings
             app.state.session_limiter = RateLimiter(settings.rate_limit_session_per_minute)
             app.state.ip_limiter = RateLimiter(settings.rate_limit_ip_per_minute)

@@ -19,20 +19,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats  # type: ignore[import-untyped]
 
-from agent.outreach.experiments import (
+from agent.outreach.experiment_stats import (
     ArmRate,
-    Experiment,
-    ExperimentError,
     Exposure,
     OutcomeEvent,
     _chi2_sf_closed_form,
     _newcombe,
-    assign,
     chi_square,
-    eligible,
-    load_experiments,
     summarise,
     wilson_interval,
+)
+from agent.outreach.experiments import (
+    Experiment,
+    ExperimentError,
+    assign,
+    eligible,
+    load_experiments,
 )
 
 T0 = datetime.fromisoformat("2026-11-23T10:00:00+07:00")

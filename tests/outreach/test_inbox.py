@@ -57,3 +57,15 @@ def test_verifying_in_chat_opens_the_inbox(client: TestClient) -> None:
     assert answer["verified"] is True
     messages = client.get(f"/api/sessions/{session}/inbox").json()["messages"]
     assert [m["text"] for m in messages] == ["Pengingat untuk Andi."]
+
+
+def test_a_verified_web_chat_counts_as_a_reply_once_a_day(client: TestClient) -> None:
+    outreach = client.app.state.outreach  # type: ignore[attr-defined]
+    session = session_for(client, "CC-1002")
+    for text in ("berapa tagihan saya?", "kapan jatuh temponya?"):
+        client.post(f"/api/sessions/{session}/messages", json={"text": text})
+    replies = [e for e in outreach.outreach.events(["reply"]) if e.source == "chat"]
+    assert [(e.account_id, e.channel) for e in replies] == [("CC-1002", "web")]
+    unverified = session_for(client, None)
+    client.post(f"/api/sessions/{unverified}/messages", json={"text": "halo"})
+    assert len([e for e in outreach.outreach.events(["reply"]) if e.source == "chat"]) == 1

@@ -157,3 +157,10 @@ def test_a_delivery_report_is_recorded_against_its_message(world: World) -> None
         assert response.status_code == 200
     delivered = [e for e in outreach.outreach.events(["delivered"]) if e.source == "provider"]
     assert [(e.account_id, e.key) for e in delivered] == [("CC-1003", sent["key"])]
+
+
+def test_a_whatsapp_thread_is_not_counted_again_as_a_web_chat(world: World) -> None:
+    whatsapp_reply(world, "wamid.IN9", "4821, lahir 14 Maret 1988")
+    outreach = world.client.app.state.outreach  # type: ignore[attr-defined]
+    replies = [e for e in outreach.outreach.events(["reply"]) if e.source != "demo"]
+    assert [(e.channel, e.source) for e in replies] == [("whatsapp", "provider")]
