@@ -227,6 +227,31 @@ def bench_retrieval(data_dir: Path) -> dict[str, Any]:
     }
 
 
+def bench_outreach(data_dir: Path, rounds: int = 20) -> dict[str, Any]:
+    """``santun outreach plan`` over the demo portfolio (7 days), warm, per pass and per debtor."""
+    from agent.outreach.service import open_outreach
+
+    settings = Settings(
+        _env_file=None,
+        data_dir=data_dir,
+        now=datetime.fromisoformat("2026-11-23T07:30:00+07:00"),
+        secret_key="bench",
+    )
+    with open_outreach(settings) as service:
+        debtors = len(service.plan(7).profiles)  # warm: models and files loaded
+        samples = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            service.plan(7)
+            samples.append((time.perf_counter() - started) * 1000)
+    plan = summary(samples)
+    return {
+        "debtors": debtors,
+        "plan_7_days": plan,
+        "per_debtor_p50_ms": round(plan["p50_ms"] / debtors, 3),
+    }
+
+
 async def run_benchmarks() -> dict[str, Any]:
     """Run every benchmark and return one JSON-ready report.
 
@@ -245,6 +270,8 @@ async def run_benchmarks() -> dict[str, Any]:
         turns = await bench_turns(texts, Path(tmp) / "turns", Path(tmp) / "index")
         gc.collect()
         llm_turns = await bench_llm_turns(texts, Path(tmp) / "llm", Path(tmp) / "index")
+        gc.collect()
+        outreach = bench_outreach(Path(tmp) / "outreach")
     return {
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "dataset": {"name": DEV_SET.name, "utterances": len(texts)},
@@ -253,6 +280,7 @@ async def run_benchmarks() -> dict[str, Any]:
         "nlu_understand": nlu,
         "guard_check_400_chars": guard,
         "retrieval": retrieval,
+        "outreach": outreach,
         "targets": {
             "offline_turn_p95_ms": 30.0,
             "guard_check_p95_ms": 2.0,
