@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -62,12 +63,21 @@ class Rig:
         return [m for channel in self.channels.values() for m in channel.shown]
 
 
-@pytest.fixture
-def rig(settings: Settings) -> Iterator[Rig]:
+@contextmanager
+def open_rig(settings: Settings, now: str) -> Iterator[Rig]:
+    """The outreach service over the settings' database, with fake channels and a clock."""
     engine = make_engine(settings.resolved_database_url())
     store = Store(init_database(engine, load_portfolio()))
-    clock = MovableClock(datetime.fromisoformat("2026-11-23T07:30:00+07:00"))
+    clock = MovableClock(datetime.fromisoformat(now))
     channels = {name: FakeChannel(name) for name in ("web", "email", "whatsapp", "sms")}
     service = build_outreach(settings, store, clock=clock, channels=channels)  # type: ignore[arg-type]
-    yield Rig(service, store, clock, channels)
-    engine.dispose()
+    try:
+        yield Rig(service, store, clock, channels)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def rig(settings: Settings) -> Iterator[Rig]:
+    with open_rig(settings, "2026-11-23T07:30:00+07:00") as built:
+        yield built

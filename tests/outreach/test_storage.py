@@ -9,25 +9,16 @@ import pytest
 
 from agent.config import Settings
 from agent.outreach.lock import SenderBusy
-from agent.outreach.service import build_outreach
-from agent.portfolio import load_portfolio
-from agent.storage.database import init_database, make_engine
-from agent.storage.repository import Store
 from tests.agent.test_persistence import postgres_database  # noqa: F401  (fixture)
-from tests.outreach.conftest import FakeChannel, MovableClock, Rig
+from tests.outreach.conftest import Rig, open_rig
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend_rig(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Rig]:
     url = None if request.param == "sqlite" else request.getfixturevalue("postgres_database")
     configured = settings.model_copy(update={"database_url": url})
-    engine = make_engine(configured.resolved_database_url())
-    store = Store(init_database(engine, load_portfolio()))
-    clock = MovableClock(datetime.fromisoformat("2026-11-23T10:00:00+07:00"))
-    channels = {name: FakeChannel(name) for name in ("web", "email", "whatsapp", "sms")}
-    service = build_outreach(configured, store, clock=clock, channels=channels)  # type: ignore[arg-type]
-    yield Rig(service, store, clock, channels)
-    engine.dispose()
+    with open_rig(configured, "2026-11-23T10:00:00+07:00") as built:
+        yield built
 
 
 def test_send_once_and_recover_a_crash_on_each_database(backend_rig: Rig) -> None:
