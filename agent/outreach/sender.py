@@ -99,7 +99,10 @@ class Sender:
             report.cancelled += 1
             return "cancelled"
         local = now.astimezone(ZoneInfo(account.timezone))
-        refused = self._refusal(account, row, local)
+        # a message left mid-send by a crash does not count against itself
+        sent = self.outreach.sent_times(account.account_id, local - timedelta(days=8), row.id)
+        caps = Caps(self.policy.per_day, self.policy.per_week, sent)
+        refused = self._refusal(account, local, caps)
         if refused is not None:
             reason, retry_at = refused
             self.outreach.update_message(
@@ -117,7 +120,7 @@ class Sender:
             report.refused += 1
             return "refused"
         draft = self._draft(account, row)
-        verdict = self.guard.check(draft.text, self._context(account, row, local))
+        verdict = self.guard.check(draft.text, _context(account, local, caps))
         if not verdict.allowed:
             rules = sorted({v.rule for v in verdict.violations})
             self.outreach.update_message(
@@ -134,8 +137,8 @@ class Sender:
     def _cancel_reason(self, account: Account | None, row: OutboxRow) -> str | None:
         if account is None:
             return "unknown account"
-        opted = self.outreach.opt_outs().get(account.account_id, account.contact.opt_out)
-        if opted:
+        opted = self.outreach.opted_out(account.account_id)
+        if opted if opted is not None else account.contact.opt_out:
             return "debtor opted out"
         if not account.contact.channel_consent.get(row.channel, False):
             return f"no consent for {row.channel}"
@@ -144,14 +147,10 @@ class Sender:
         return None
 
     def _refusal(
-        self, account: Account, row: OutboxRow, local: datetime
+        self, account: Account, local: datetime, caps: Caps
     ) -> tuple[str, datetime] | None:
         consent = account.consent_after_hours
-        reason = self.policy.refusal(local, consent)
-        # a message left mid-send by a crash does not count against itself
-        sent = self.outreach.sent_times(account.account_id, local - timedelta(days=8), row.id)
-        caps = Caps(self.policy.per_day, self.policy.per_week, sent)
-        reason = reason or caps.refusal(local)
+        reason = self.policy.refusal(local, consent) or caps.refusal(local)
         if reason is None:
             return None
         return reason, caps.next_allowed(local, self.policy, consent)
@@ -169,22 +168,6 @@ class Sender:
         if row.channel == "web":
             values["jumlah"] = rupiah(account.total_due - account.open_dispute_amount)
         return self.drafter.render(row.family, row.stage, row.channel, values, row.offer_human)
-
-    def _context(self, account: Account, row: OutboxRow, local: datetime) -> GuardContext:
-        sent = self.outreach.sent_times(account.account_id, local - timedelta(days=7), row.id)
-        today = sum(1 for t in sent if t.astimezone(local.tzinfo).date() == local.date())
-        due = account.total_due - account.open_dispute_amount
-        return GuardContext(
-            verified=True,
-            outbound=True,
-            local_time=local,
-            consent_after_hours=account.consent_after_hours,
-            sent_today=today,
-            sent_this_week=len(sent),
-            known_amounts=frozenset({due, account.total_due}),
-            product=account.product,
-            kol=account.kol,
-        )
 
     def _deliver(self, account: Account, row: OutboxRow, draft: Any, report: SendReport) -> str:
         now = self.clock.now()
@@ -232,3 +215,20 @@ def _address(account: Account, channel: str) -> str:
     if channel == "web":
         return account.account_id
     return account.contact.email if channel == "email" else account.contact.phone
+
+
+def _context(account: Account, local: datetime, caps: Caps) -> GuardContext:
+    """What the guardrail needs to judge a proactive message at this moment."""
+    today, week = caps.counts(local)
+    due = account.total_due - account.open_dispute_amount
+    return GuardContext(
+        verified=True,
+        outbound=True,
+        local_time=local,
+        consent_after_hours=account.consent_after_hours,
+        sent_today=today,
+        sent_this_week=week,
+        known_amounts=frozenset({due, account.total_due}),
+        product=account.product,
+        kol=account.kol,
+    )

@@ -190,6 +190,12 @@ class OutreachStore:
         with self._factory() as db:
             return {r.account_id: r.opt_out for r in db.scalars(select(ContactPreferenceRow))}
 
+    def opted_out(self, account_id: str) -> bool | None:
+        """The debtor's recorded opt-out choice, or None when they never made one."""
+        with self._factory() as db:
+            row = db.get(ContactPreferenceRow, account_id)
+            return row.opt_out if row else None
+
     def set_opt_out(self, account_id: str, opt_out: bool, at: datetime, source: str) -> int:
         """Record the debtor's choice and cancel every queued message; returns how many."""
         with self._tx() as db:
